@@ -1,0 +1,131 @@
+import {readFile} from 'node:fs/promises';
+import type {AdminReply, AdminRequest} from '../dataplane/protocol.js';
+import {errorBody, proxyErrors, type ProxyErrorKind} from '../dataplane/errors.js';
+import type {Fleet} from '../fleet/fleet.js';
+import type {ManagedModel, ModelSnapshot} from '../fleet/model.js';
+
+const defaultTailLines = 200;
+const maxTailLines = 10_000;
+/** Paths anyone may read, as monitors and load balancers expect. */
+const publicPaths = new Set(['/health']);
+
+type Handler = (request: AdminRequest, fleet: Fleet) => Promise<AdminReply> | AdminReply;
+
+const routes: Record<string, Handler> = {
+	'GET /health': (_request, fleet) => json(200, health(fleet)),
+	'GET /status': (_request, fleet) => json(200, status(fleet)),
+	async 'GET /logs/current'(request, fleet) {
+		const model = pickModel(request, fleet);
+		if (!model) {
+			return unknownModel(request);
+		}
+
+		const {logPath} = model.snapshot();
+		if (!logPath) {
+			return error(proxyErrors.notFound, `${model.name} has not been started yet, so it has no log.`);
+		}
+
+		return text(200, await readFile(logPath, 'utf8'));
+	},
+	'GET /logs/tail'(request, fleet) {
+		const model = pickModel(request, fleet);
+		if (!model) {
+			return unknownModel(request);
+		}
+
+		const lines = request.query['lines'] === undefined ? defaultTailLines : Number(request.query['lines']);
+		if (!Number.isInteger(lines) || lines < 0) {
+			return error(proxyErrors.invalidParameter, '`lines` must be a whole number of lines, e.g. /logs/tail?lines=100.');
+		}
+
+		const tail = model.logs.tail(Math.min(lines, maxTailLines));
+		return text(200, tail.length === 0 ? '' : tail.join('\n') + '\n');
+	},
+};
+
+/** Answers the admin side of the HTTP surface; runs on the control plane. */
+export async function handleAdmin(request: AdminRequest, fleet: Fleet): Promise<AdminReply> {
+	const handler = routes[`${request.method} ${request.path}`];
+	if (!handler) {
+		return error(proxyErrors.notFound, `Unknown path ${request.method} ${request.path}. OpenAI routes live under /v1/; admin routes are ${Object.keys(routes).join(', ')}.`);
+	}
+
+	if (!request.authorized && !publicPaths.has(request.path)) {
+		return error(proxyErrors.invalidApiKey, 'This admin route needs the API key: send `Authorization: Bearer <key>`.');
+	}
+
+	try {
+		return await handler(request, fleet);
+	} catch (cause) {
+		return error(proxyErrors.adminFailed, `Admin request failed: ${(cause as Error).message}`);
+	}
+}
+
+function health(fleet: Fleet) {
+	const models = fleet.snapshot();
+	const first = models[0];
+	const lastRequest = Math.max(0, ...models.map(model => model.lastArrivedAt));
+	return {
+		status: 'healthy',
+		llm_running: models.some(model => model.state === 'ready'),
+		target_port: first?.port ?? null,
+		last_request: lastRequest === 0 ? null : lastRequest / 1000,
+		state: first?.state ?? null,
+		pid: first?.pid ?? null,
+		models: models.map(model => summary(model)),
+	};
+}
+
+function status(fleet: Fleet) {
+	const models = fleet.snapshot();
+	const first = models[0];
+	return {
+		running: first?.state === 'ready',
+		pid: first?.pid ?? null,
+		model_spec: first ? first.command.join(' ') : null,
+		vllm_base: first?.url ?? null,
+		log_path: first?.logPath ?? null,
+		state: first?.state ?? null,
+		models: models.map(model => ({...summary(model), command: model.command, log_path: model.logPath ?? null})),
+	};
+}
+
+function summary(model: ModelSnapshot) {
+	return {
+		name: model.name,
+		state: model.state,
+		reason: model.reason ?? null,
+		pid: model.pid ?? null,
+		port: model.port ?? null,
+		url: model.url ?? null,
+		inflight: model.inflight,
+		requests: model.requests,
+		errors: model.errors,
+		last_request: model.lastArrivedAt === 0 ? null : model.lastArrivedAt / 1000,
+		idle_timeout: model.idleTimeoutMs / 1000,
+		idle_stop_at: model.idleStopAt === undefined ? null : model.idleStopAt / 1000,
+		started_at: model.startedAt === undefined ? null : model.startedAt / 1000,
+		ready_at: model.readyAt === undefined ? null : model.readyAt / 1000,
+	};
+}
+
+function pickModel(request: AdminRequest, fleet: Fleet): ManagedModel | undefined {
+	const name = request.query['model'];
+	return name === undefined ? fleet.models[0] : fleet.get(name);
+}
+
+function unknownModel(request: AdminRequest): AdminReply {
+	return error(proxyErrors.notFound, `The model \`${request.query['model'] ?? ''}\` does not exist.`);
+}
+
+function json(status: number, value: unknown): AdminReply {
+	return {status, contentType: 'application/json', body: JSON.stringify(value)};
+}
+
+function text(status: number, body: string): AdminReply {
+	return {status, contentType: 'text/plain; charset=utf-8', body};
+}
+
+function error(kind: ProxyErrorKind, message: string): AdminReply {
+	return {status: kind.status, contentType: 'application/json', body: errorBody(kind, message)};
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+import meow from 'meow';
+import {configFromFlags, defaultPort} from './config/flags.js';
+import {ConfigError} from './config/errors.js';
+import {runDemo} from './demo.js';
+import {runHeadless} from './headless.js';
+
+const help = `
+  Usage
+    $ switchboard [options] -- <server command>    proxy one model, started on the first request
+    $ switchboard demo [options]                   the same, in front of a simulated model
+    $ switchboard sim [sim options]                a simulated vLLM server (see switchboard sim --help)
+
+  Options
+    --port N              port of the proxy (default ${defaultPort})
+    --host H              interface of the proxy (default 127.0.0.1; 0.0.0.0 for every interface)
+    --target-port N       port of the backend (default: the first free port from 8101)
+    --idle-timeout T      stop the backend after T without requests: 1800 (seconds), 30m, 0 = never (default 1800)
+    --ping-path P         readiness: the backend answers 200 on P (default /health)
+    --startup-timeout T   give up on a backend that is not ready after T (default 15m)
+    --max-queue N         requests held while the model loads; more get 429 (default 100)
+    --max-wait T          how long a held request waits before 503 (default: the startup timeout)
+    --max-body-size S     largest request body accepted (default 32mb)
+    --api-key K           require "Authorization: Bearer K" on /v1/* (repeatable; or SWITCHBOARD_API_KEY)
+    --log-level L         DEBUG, INFO, WARNING or ERROR (default INFO)
+    --log-format F        json or text (default: json with --no-ui, text otherwise)
+    --log-dir D           where backend logs go (default ~/.local/state/switchboard/logs)
+    --no-ui               headless: JSON log lines on stdout, for scripts and services
+    --use-slurm, --srun-cmd, --loopback-user, --loopback-host
+                          llm-proxy-ondemand's SLURM flags (not available yet: rejected with a message)
+
+  Placeholders {host} and {port} in the command are filled in; without them
+  --host 127.0.0.1 --port <target port> is appended, as vLLM expects.
+
+  Examples
+    $ switchboard -- vllm serve Qwen/Qwen3-0.6B
+    $ switchboard --port 8085 --idle-timeout 30m --api-key secret -- vllm serve Qwen/Qwen3-8B --port {port}
+`;
+
+async function main(): Promise<void> {
+	const argv = process.argv.slice(2);
+	if (argv[0] === 'sim') {
+		const {runSim} = await import('./sim/cli.js');
+		await runSim(argv.slice(1));
+		return;
+	}
+
+	const separator = argv.indexOf('--');
+	const own = separator === -1 ? argv : argv.slice(0, separator);
+	const command = separator === -1 ? [] : argv.slice(separator + 1);
+	const cli = meow(help, {
+		importMeta: import.meta,
+		argv: own,
+		allowUnknownFlags: false,
+		flags: {
+			port: {type: 'number', default: defaultPort},
+			host: {type: 'string', default: '127.0.0.1'},
+			targetPort: {type: 'number'},
+			idleTimeout: {type: 'string', default: '1800'},
+			pingPath: {type: 'string', default: '/health'},
+			startupTimeout: {type: 'string', default: '15m'},
+			maxQueue: {type: 'number', default: 100},
+			maxWait: {type: 'string'},
+			maxBodySize: {type: 'string', default: '32mb'},
+			apiKey: {type: 'string', isMultiple: true, default: []},
+			logLevel: {type: 'string', default: 'info'},
+			logFormat: {type: 'string'},
+			logDir: {type: 'string'},
+			ui: {type: 'boolean', default: true},
+			useSlurm: {type: 'boolean', default: false},
+			srunCmd: {type: 'string'},
+			loopbackUser: {type: 'string'},
+			loopbackHost: {type: 'string'},
+		},
+	});
+	const [mode, ...extra] = cli.input;
+	if (mode === 'demo' && extra.length === 0) {
+		await runDemo(cli.flags);
+		return;
+	}
+
+	if (mode !== undefined) {
+		throw new ConfigError(`Unexpected argument \`${cli.input.join(' ')}\`. Put the server command after \`--\`: switchboard [options] -- <server command>.`);
+	}
+
+	const {switchboard, logger} = await runHeadless(configFromFlags(cli.flags, command));
+	const model = switchboard.fleet.models[0]!;
+	logger.info({url: switchboard.url, model: model.name, command: model.config.command.join(' ')}, `switchboard listening on ${switchboard.url}; ${model.name} starts on the first request`);
+}
+
+main().catch((error: unknown) => {
+	const message = error instanceof Error ? error.message : String(error);
+	process.stderr.write(`switchboard: ${message}\n`);
+	process.exit(error instanceof ConfigError ? 2 : 1);
+});

@@ -1,0 +1,132 @@
+import os from 'node:os';
+import path from 'node:path';
+import {resolveExecutable, servedModelName} from '../launchers/command.js';
+import {parseDuration} from '../util/duration.js';
+import {ConfigError} from './errors.js';
+import type {Config, LogLevel} from './types.js';
+
+/** The command-line flags of the one-model mode, as meow parsed them. */
+export interface RunFlags {
+	port: number;
+	host: string;
+	targetPort: number | undefined;
+	idleTimeout: string;
+	pingPath: string;
+	apiKey: string[];
+	logLevel: string;
+	logFormat: string | undefined;
+	logDir: string | undefined;
+	ui: boolean;
+	startupTimeout: string;
+	maxQueue: number;
+	maxWait: string | undefined;
+	maxBodySize: string;
+	useSlurm: boolean;
+	srunCmd: string | undefined;
+	loopbackUser: string | undefined;
+	loopbackHost: string | undefined;
+}
+
+export const defaultPort = 8100;
+export const defaultTargetPortBase = 8101;
+
+const logLevels: Record<string, LogLevel> = {debug: 'debug', info: 'info', warn: 'warn', warning: 'warn', error: 'error'};
+const sizeUnits: Record<string, number> = {b: 1, kb: 1024, k: 1024, mb: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3, g: 1024 ** 3};
+
+/** Turns flags plus the server command after `--` into a validated Config. */
+export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.ProcessEnv = process.env): Config {
+	if (flags.useSlurm || flags.srunCmd !== undefined || flags.loopbackUser !== undefined || flags.loopbackHost !== undefined) {
+		throw new ConfigError('--use-slurm, --srun-cmd and --loopback-user/--loopback-host are recognised, but SLURM support arrives with the SLURM launcher; until then switchboard runs the command locally only.');
+	}
+
+	if (command.length === 0) {
+		throw new ConfigError('No server command given. Put it after `--`, e.g. `switchboard -- vllm serve Qwen/Qwen3-0.6B`.');
+	}
+
+	if (!resolveExecutable(command[0]!)) {
+		throw new ConfigError(`Cannot run \`${command[0]}\`: no such executable${command[0]!.includes('/') ? '' : ' on PATH'}.`);
+	}
+
+	port('--port', flags.port);
+	if (flags.targetPort !== undefined) {
+		port('--target-port', flags.targetPort);
+		if (flags.targetPort === flags.port) {
+			throw new ConfigError(`--target-port ${flags.targetPort} is the proxy's own --port; pick another.`);
+		}
+	}
+
+	const logLevel = logLevels[flags.logLevel.toLowerCase()];
+	if (!logLevel) {
+		throw new ConfigError(`--log-level must be one of DEBUG, INFO, WARNING, ERROR (got ${flags.logLevel}).`);
+	}
+
+	if (flags.logFormat !== undefined && flags.logFormat !== 'json' && flags.logFormat !== 'text') {
+		throw new ConfigError(`--log-format must be json or text (got ${flags.logFormat}).`);
+	}
+
+	if (!flags.pingPath.startsWith('/')) {
+		throw new ConfigError(`--ping-path must start with / (got ${flags.pingPath}).`);
+	}
+
+	if (!Number.isInteger(flags.maxQueue) || flags.maxQueue < 0) {
+		throw new ConfigError(`--max-queue must be a whole number (got ${flags.maxQueue}).`);
+	}
+
+	const startupTimeoutMs = duration('--startup-timeout', flags.startupTimeout);
+	const envKey = env['SWITCHBOARD_API_KEY'];
+	return {
+		server: {
+			host: flags.host,
+			port: flags.port,
+			apiKeys: [...flags.apiKey, ...(envKey ? [envKey] : [])].filter(Boolean),
+			logDir: path.resolve(flags.logDir ?? defaultLogDir(env)),
+			maxBodyBytes: size('--max-body-size', flags.maxBodySize),
+			logLevel,
+			jsonLogs: flags.logFormat === undefined ? !flags.ui : flags.logFormat === 'json',
+		},
+		models: [{
+			name: servedModelName(command),
+			launcher: 'local',
+			command,
+			host: '127.0.0.1',
+			port: flags.targetPort,
+			portBase: defaultTargetPortBase,
+			pingPath: flags.pingPath,
+			idleTimeoutMs: duration('--idle-timeout', flags.idleTimeout),
+			startupTimeoutMs,
+			stopGraceMs: 10_000,
+			maxQueue: flags.maxQueue,
+			maxWaitMs: flags.maxWait === undefined ? startupTimeoutMs : duration('--max-wait', flags.maxWait),
+			env: {},
+		}],
+	};
+}
+
+function defaultLogDir(env: NodeJS.ProcessEnv): string {
+	const stateHome = env['XDG_STATE_HOME'] || path.join(os.homedir(), '.local', 'state');
+	return path.join(stateHome, 'switchboard', 'logs');
+}
+
+function port(flag: string, value: number): void {
+	if (!Number.isInteger(value) || value < 0 || value > 65_535) {
+		throw new ConfigError(`${flag} must be a port number from 0 to 65535 (got ${value}).`);
+	}
+}
+
+function duration(flag: string, text: string): number {
+	const ms = parseDuration(text);
+	if (ms === undefined) {
+		throw new ConfigError(`${flag} must be a duration such as 1800 (seconds), 90s, 30m or 2h (got ${text}).`);
+	}
+
+	return ms;
+}
+
+function size(flag: string, text: string): number {
+	const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?b?)?\s*$/i.exec(text);
+	if (!match) {
+		throw new ConfigError(`${flag} must be a size such as 512kb, 32mb or 1gb (got ${text}).`);
+	}
+
+	return Math.round(Number(match[1]) * sizeUnits[(match[2] || 'b').toLowerCase()]!);
+}

@@ -1,0 +1,46 @@
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface ServerConfig {
+	/** Interface the proxy listens on. */
+	host: string;
+	port: number;
+	/** Bearer keys accepted on /v1/* (empty: no auth). */
+	apiKeys: string[];
+	/** Where each backend start writes its log file. */
+	logDir: string;
+	/** Largest request body the proxy accepts, in bytes. */
+	maxBodyBytes: number;
+	logLevel: LogLevel;
+	/** JSON log lines (pino) instead of human text. */
+	jsonLogs: boolean;
+}
+
+export interface ModelConfig {
+	/** The name clients use and switchboard shows. */
+	name: string;
+	launcher: 'local';
+	/** The server command, with optional `{host}` and `{port}` placeholders. */
+	command: string[];
+	/** Interface the backend binds to. */
+	host: string;
+	/** A fixed backend port; otherwise the first free one from `portBase` up. */
+	port: number | undefined;
+	portBase: number;
+	/** Readiness: this path answers 200. */
+	pingPath: string;
+	/** Stop after this long without requests; 0 = never. */
+	idleTimeoutMs: number;
+	startupTimeoutMs: number;
+	/** SIGTERM → SIGKILL grace when stopping. */
+	stopGraceMs: number;
+	/** Requests held while the model loads. */
+	maxQueue: number;
+	/** How long a held request waits before 503. */
+	maxWaitMs: number;
+	env: Record<string, string>;
+}
+
+export interface Config {
+	server: ServerConfig;
+	models: ModelConfig[];
+}

@@ -1,0 +1,104 @@
+import {Worker} from 'node:worker_threads';
+import type {AdminReply, AdminRequest, ControlMessage, DataMessage, DataPlaneOptions, ModelActivity, ModelRoute} from './protocol.js';
+
+export interface BridgeHandlers {
+	demand(model: string): void;
+	activity(models: ModelActivity[]): void;
+	admin(request: AdminRequest): Promise<AdminReply>;
+	/** The worker died; switchboard cannot serve without it. */
+	crashed(error: Error): void;
+}
+
+/** The control plane's end of the data-plane worker: typed messages in, typed messages out. */
+export class DataPlaneBridge {
+	readonly #worker: Worker;
+	readonly #quiescing = new Map<number, (ok: boolean) => void>();
+	#sequence = 0;
+	#closed: (() => void) | undefined;
+	readonly listening: Promise<string>;
+
+	constructor(options: DataPlaneOptions, private readonly handlers: BridgeHandlers) {
+		this.#worker = new Worker(new URL('worker.js', import.meta.url), {workerData: options});
+		this.listening = new Promise((resolve, reject) => {
+			this.#worker.on('message', (message: DataMessage) => {
+				if (message.type === 'listening') {
+					resolve(message.url);
+				} else if (message.type === 'listen-failed') {
+					reject(new Error(message.message));
+				} else {
+					this.#receive(message);
+				}
+			});
+			this.#worker.once('error', error => {
+				reject(error);
+				handlers.crashed(error);
+			});
+		});
+	}
+
+	routes(models: ModelRoute[]): void {
+		this.#send({type: 'routes', models});
+	}
+
+	failWaiters(model: string, status: number, message: string): void {
+		this.#send({type: 'fail-waiters', model, status, message});
+	}
+
+	async quiesce(model: string): Promise<boolean> {
+		const id = ++this.#sequence;
+		return new Promise(resolve => {
+			this.#quiescing.set(id, resolve);
+			this.#send({type: 'quiesce', id, model});
+		});
+	}
+
+	/** Stops listening, answers held requests, closes backend connections, ends the thread. */
+	async close(): Promise<void> {
+		const closed = new Promise<void>(resolve => {
+			this.#closed = resolve;
+		});
+		this.#send({type: 'close'});
+		await closed;
+		await this.#worker.terminate();
+	}
+
+	#send(message: ControlMessage): void {
+		this.#worker.postMessage(message);
+	}
+
+	#receive(message: DataMessage): void {
+		switch (message.type) {
+			case 'demand': {
+				this.handlers.demand(message.model);
+				break;
+			}
+
+			case 'activity': {
+				this.handlers.activity(message.models);
+				break;
+			}
+
+			case 'quiesced': {
+				this.#quiescing.get(message.id)?.(message.ok);
+				this.#quiescing.delete(message.id);
+				break;
+			}
+
+			case 'admin': {
+				void this.handlers.admin(message.request).then(reply => {
+					this.#send({type: 'admin-reply', id: message.id, reply});
+				});
+				break;
+			}
+
+			case 'closed': {
+				this.#closed?.();
+				break;
+			}
+
+			default: {
+				break;
+			}
+		}
+	}
+}

@@ -1,0 +1,68 @@
+import {Pool} from 'undici';
+import type {ModelActivity, ModelRoute} from './protocol.js';
+import {HoldQueue} from './hold-queue.js';
+import type {ProxyRequest} from './proxy-request.js';
+
+/**
+ * The data plane's view of one model: where to send its requests, who waits for it,
+ * and the counters the control plane reads (aggregated, never per request).
+ */
+export class ModelSlot {
+	readonly queue: HoldQueue<ProxyRequest>;
+	maxWaitMs: number;
+	/** Pools of the ready backends; empty while the model is not ready or is being stopped. */
+	pools: Pool[] = [];
+	#next = 0;
+	inflight = 0;
+	requests = 0;
+	errors = 0;
+	lastArrivedAt = 0;
+	lastEndedAt = 0;
+	/** Counters changed since the control plane last heard of them. */
+	dirty = false;
+
+	constructor(readonly name: string, route: ModelRoute) {
+		this.queue = new HoldQueue(route.maxQueue);
+		this.maxWaitMs = route.maxWaitMs;
+	}
+
+	get ready(): boolean {
+		return this.pools.length > 0;
+	}
+
+	/** Round robin until load-aware routing arrives. */
+	pick(): Pool {
+		const pool = this.pools[this.#next % this.pools.length]!;
+		this.#next = (this.#next + 1) % this.pools.length;
+		return pool;
+	}
+
+	arrived(now: number): void {
+		this.inflight++;
+		this.requests++;
+		this.lastArrivedAt = now;
+		this.dirty = true;
+	}
+
+	ended(now: number, failed: boolean): void {
+		this.inflight--;
+		this.lastEndedAt = now;
+		if (failed) {
+			this.errors++;
+		}
+
+		this.dirty = true;
+	}
+
+	activity(): ModelActivity {
+		this.dirty = false;
+		return {
+			model: this.name,
+			inflight: this.inflight,
+			lastArrivedAt: this.lastArrivedAt,
+			lastEndedAt: this.lastEndedAt,
+			requests: this.requests,
+			errors: this.errors,
+		};
+	}
+}

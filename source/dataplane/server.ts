@@ -1,0 +1,320 @@
+import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http';
+import type {Readable} from 'node:stream';
+import {Pool} from 'undici';
+import type {Logger} from '../log/logger.js';
+import {KeyChecker} from './auth.js';
+import {proxyErrors, sendError} from './errors.js';
+import {endToEndHeaders} from './headers.js';
+import {ModelSlot} from './model-slot.js';
+import type {ControlMessage, DataMessage, DataPlaneOptions, ModelRoute} from './protocol.js';
+import {ProxyRequest, type RequestHost} from './proxy-request.js';
+import {BodyTooLargeError, readBody} from './read-body.js';
+
+const adminBodyLimit = 1024 * 1024;
+
+/**
+ * The HTTP side of switchboard: serves /v1/* itself (auth, hold queue, proxy) and relays
+ * every other path to the control plane as an admin call.
+ */
+export class DataPlane implements RequestHost {
+	readonly #server: Server;
+	readonly #keys: KeyChecker;
+	readonly #slots = new Map<string, ModelSlot>();
+	readonly #pools = new Map<string, Pool>();
+	readonly #pendingAdmin = new Map<number, ServerResponse>();
+	readonly #logRequests: boolean;
+	#adminSequence = 0;
+	#closing = false;
+	#activityTimer: NodeJS.Timeout | undefined;
+
+	constructor(
+		private readonly options: DataPlaneOptions,
+		private readonly post: (message: DataMessage) => void,
+		private readonly logger: Logger,
+	) {
+		this.#keys = new KeyChecker(options.apiKeys);
+		this.#logRequests = logger.isLevelEnabled('info');
+		this.#server = createServer({noDelay: true}, this.#onRequest);
+	}
+
+	listen(): void {
+		this.#server.once('error', (error: NodeJS.ErrnoException) => {
+			const message = error.code === 'EADDRINUSE'
+				? `Port ${this.options.port} on ${this.options.host} is already in use.`
+				: `Cannot listen on ${this.options.host}:${this.options.port}: ${error.message}`;
+			this.post({type: 'listen-failed', message});
+		});
+		this.#server.listen(this.options.port, this.options.host, () => {
+			const address = this.#server.address();
+			const port = typeof address === 'object' && address ? address.port : this.options.port;
+			const host = this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host;
+			this.#activityTimer = setInterval(this.#publishActivity, this.options.statsIntervalMs);
+			this.post({type: 'listening', url: `http://${host}:${port}`});
+		});
+	}
+
+	receive(message: ControlMessage): void {
+		switch (message.type) {
+			case 'routes': {
+				this.#applyRoutes(message.models);
+				break;
+			}
+
+			case 'fail-waiters': {
+				for (const request of this.#slots.get(message.model)?.queue.take() ?? []) {
+					request.fail(proxyErrors.startFailed, message.message, 5);
+				}
+
+				break;
+			}
+
+			case 'quiesce': {
+				const slot = this.#slots.get(message.model);
+				const ok = slot !== undefined && slot.inflight === 0;
+				if (ok) {
+					slot.pools = [];
+				}
+
+				this.post({type: 'quiesced', id: message.id, ok});
+				break;
+			}
+
+			case 'admin-reply': {
+				const res = this.#pendingAdmin.get(message.id);
+				this.#pendingAdmin.delete(message.id);
+				if (res && !res.destroyed) {
+					res.writeHead(message.reply.status, {
+						'content-type': message.reply.contentType,
+						'content-length': Buffer.byteLength(message.reply.body),
+					});
+					res.end(message.reply.body);
+				}
+
+				break;
+			}
+
+			case 'close': {
+				void this.#close();
+				break;
+			}
+		}
+	}
+
+	now(): number {
+		return Date.now();
+	}
+
+	requestEnded(request: ProxyRequest, status: number): void {
+		if (this.#logRequests) {
+			this.logger.info({
+				model: request.slot.name,
+				method: request.req.method,
+				path: request.req.url,
+				status,
+				ms: Date.now() - request.startedAt,
+			}, 'request');
+		}
+	}
+
+	readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+		const url = req.url ?? '/';
+		if (url.startsWith('/v1/') || url === '/v1') {
+			this.#onOpenAi(req, res);
+		} else {
+			this.#onAdmin(req, res);
+		}
+	};
+
+	#onOpenAi(req: IncomingMessage, res: ServerResponse): void {
+		if (!this.#keys.accepts(req.headers.authorization)) {
+			sendError(res, proxyErrors.invalidApiKey, 'Incorrect API key provided. Send it as `Authorization: Bearer <key>`.');
+			return;
+		}
+
+		const {headers} = req;
+		const hasBody = headers['transfer-encoding'] !== undefined
+			|| (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+		if (!hasBody) {
+			this.#admit(req, res, undefined, null);
+			return;
+		}
+
+		const contentType = headers['content-type'];
+		if (contentType === undefined || !contentType.includes('json')) {
+			// Uploads (audio, files) stream through untouched; the size limit holds by their declared length.
+			if (Number(headers['content-length']) > this.options.maxBodyBytes) {
+				res.setHeader('connection', 'close');
+				sendError(res, proxyErrors.bodyTooLarge, `Request body exceeds the limit of ${this.options.maxBodyBytes} bytes.`);
+				return;
+			}
+
+			this.#admit(req, res, undefined, req);
+			return;
+		}
+
+		readBody(req, this.options.maxBodyBytes).then(body => {
+			let model: unknown;
+			try {
+				model = (JSON.parse(body.toString()) as {model?: unknown} | null)?.model;
+			} catch (error) {
+				sendError(res, proxyErrors.invalidJson, `The request body is not valid JSON: ${(error as Error).message}`);
+				return;
+			}
+
+			this.#admit(req, res, typeof model === 'string' ? model : undefined, body);
+		}, (error: Error) => {
+			if (error instanceof BodyTooLargeError) {
+				res.setHeader('connection', 'close');
+				sendError(res, proxyErrors.bodyTooLarge, error.message);
+			} else {
+				res.destroy();
+			}
+		});
+	}
+
+	#admit(req: IncomingMessage, res: ServerResponse, model: string | undefined, body: Buffer | Readable | null): void {
+		const slot = this.#resolve(model);
+		if (!slot) {
+			sendError(res, proxyErrors.notFound, model === undefined
+				? 'No model given: set `model` in the request body.'
+				: `The model \`${model}\` does not exist.`);
+			return;
+		}
+
+		const request = new ProxyRequest(this, slot, req, res, endToEndHeaders(req.headers), body);
+		if (slot.ready) {
+			request.forward();
+		} else {
+			this.#hold(request);
+		}
+	}
+
+	#resolve(model: string | undefined): ModelSlot | undefined {
+		// With one model every request is its, whatever name the client sends (llm-proxy-ondemand did the same).
+		if (this.#slots.size === 1) {
+			return this.#slots.values().next().value;
+		}
+
+		return model === undefined ? undefined : this.#slots.get(model);
+	}
+
+	#hold(request: ProxyRequest): void {
+		const {slot} = request;
+		if (this.#closing) {
+			request.fail(proxyErrors.shuttingDown, 'switchboard is shutting down.');
+			return;
+		}
+
+		const first = slot.queue.size === 0;
+		if (!slot.queue.push(request, slot.maxWaitMs)) {
+			request.fail(proxyErrors.queueFull, `${slot.queue.size} requests already wait for model ${slot.name} to load; try again later.`, 5);
+			return;
+		}
+
+		if (first) {
+			this.post({type: 'demand', model: slot.name});
+		}
+	}
+
+	#applyRoutes(routes: ModelRoute[]): void {
+		const liveUrls = new Set<string>();
+		for (const route of routes) {
+			let slot = this.#slots.get(route.name);
+			if (!slot) {
+				slot = new ModelSlot(route.name, route);
+				this.#slots.set(route.name, slot);
+			}
+
+			slot.queue.capacity = route.maxQueue;
+			slot.maxWaitMs = route.maxWaitMs;
+			slot.pools = route.backends.map(backend => {
+				liveUrls.add(backend.url);
+				return this.#pool(backend.url);
+			});
+			if (slot.ready) {
+				for (const request of slot.queue.take()) {
+					request.forward();
+				}
+			}
+		}
+
+		for (const [url, pool] of this.#pools) {
+			if (!liveUrls.has(url)) {
+				this.#pools.delete(url);
+				// close() lets requests already on the pool finish.
+				void pool.close();
+			}
+		}
+	}
+
+	#pool(url: string): Pool {
+		let pool = this.#pools.get(url);
+		if (!pool) {
+			pool = new Pool(url, {
+				// vLLM's uvicorn drops idle sockets after 5 s; leave them before it does.
+				keepAliveTimeout: 4000,
+				// Generations can run for many minutes before the first or the next byte.
+				headersTimeout: 0,
+				bodyTimeout: 0,
+			});
+			this.#pools.set(url, pool);
+		}
+
+		return pool;
+	}
+
+	#onAdmin(req: IncomingMessage, res: ServerResponse): void {
+		readBody(req, adminBodyLimit).then(body => {
+			const url = new URL(req.url ?? '/', 'http://switchboard');
+			const id = ++this.#adminSequence;
+			this.#pendingAdmin.set(id, res);
+			res.once('close', () => this.#pendingAdmin.delete(id));
+			this.post({
+				type: 'admin',
+				id,
+				request: {
+					method: req.method ?? 'GET',
+					path: url.pathname,
+					query: Object.fromEntries(url.searchParams),
+					authorized: this.#keys.accepts(req.headers.authorization),
+					body: body.toString(),
+				},
+			});
+		}, (error: Error) => {
+			sendError(res, proxyErrors.bodyTooLarge, error.message);
+		});
+	}
+
+	readonly #publishActivity = (): void => {
+		const models = [];
+		for (const slot of this.#slots.values()) {
+			if (slot.dirty) {
+				models.push(slot.activity());
+			}
+		}
+
+		if (models.length > 0) {
+			this.post({type: 'activity', models});
+		}
+	};
+
+	async #close(): Promise<void> {
+		this.#closing = true;
+		clearInterval(this.#activityTimer);
+		this.#publishActivity();
+		for (const slot of this.#slots.values()) {
+			for (const request of slot.queue.take()) {
+				request.fail(proxyErrors.shuttingDown, 'switchboard is shutting down.');
+			}
+		}
+
+		const closed = new Promise<void>(resolve => {
+			this.#server.close(() => resolve());
+		});
+		this.#server.closeIdleConnections();
+		await Promise.all([...this.#pools.values()].map(pool => pool.destroy()));
+		this.#server.closeAllConnections();
+		await closed;
+		this.post({type: 'closed'});
+	}
+}

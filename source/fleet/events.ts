@@ -1,0 +1,31 @@
+import type {ModelState} from './model.js';
+
+export type FleetEvent =
+	| {
+		type: 'model.state';
+		model: string;
+		state: ModelState;
+		previous: ModelState;
+		/** Why it changed, in words (set for failures, idle stops, crashes). */
+		reason: string | undefined;
+		at: number;
+	}
+	| {type: 'log'; model: string; line: string; at: number};
+
+export type FleetListener = (event: FleetEvent) => void;
+
+/** One typed stream of every change; the UI, /events and the data-plane bridge all read it. */
+export class FleetEvents {
+	readonly #listeners = new Set<FleetListener>();
+
+	on(listener: FleetListener): () => void {
+		this.#listeners.add(listener);
+		return () => this.#listeners.delete(listener);
+	}
+
+	emit(event: FleetEvent): void {
+		for (const listener of this.#listeners) {
+			listener(event);
+		}
+	}
+}

@@ -1,0 +1,324 @@
+import path from 'node:path';
+import type {ModelConfig} from '../config/types.js';
+import {substitute} from '../launchers/command.js';
+import type {ExitInfo, Instance, Launch} from '../launchers/types.js';
+import type {Clock, Timer} from '../util/clock.js';
+import {formatDuration} from '../util/duration.js';
+import type {FleetEvents} from './events.js';
+import {LogRing} from './log-ring.js';
+
+/**
+ * `stopped → loading → ready → draining → stopped`; `failed` when a start or a running
+ * backend ended without being asked to. A request for a stopped or failed model starts it.
+ */
+export type ModelState = 'stopped' | 'loading' | 'ready' | 'draining' | 'failed';
+
+/** What a model needs from the fleet around it. */
+export interface ModelContext {
+	clock: Clock;
+	launch: Launch;
+	events: FleetEvents;
+	logDir: string;
+	allocatePort(model: ModelConfig): Promise<number>;
+	releasePort(port: number): void;
+	/** Takes the model out of the data plane's rotation if nothing is in flight; false otherwise. */
+	quiesce(model: string): Promise<boolean>;
+}
+
+/** The data plane's counters for a model, as last reported. */
+export interface ModelTraffic {
+	inflight: number;
+	requests: number;
+	errors: number;
+	lastArrivedAt: number;
+	lastEndedAt: number;
+}
+
+export interface ModelSnapshot extends ModelTraffic {
+	name: string;
+	state: ModelState;
+	reason: string | undefined;
+	pid: number | undefined;
+	port: number | undefined;
+	url: string | undefined;
+	logPath: string | undefined;
+	command: string[];
+	startedAt: number | undefined;
+	readyAt: number | undefined;
+	idleTimeoutMs: number;
+	/** When the idle timeout will stop it, if it is counting. */
+	idleStopAt: number | undefined;
+}
+
+const logLinesInErrors = 15;
+
+export class ManagedModel {
+	readonly logs = new LogRing();
+	#state: ModelState = 'stopped';
+	#reason: string | undefined;
+	#instance: Instance | undefined;
+	#port: number | undefined;
+	#logPath: string | undefined;
+	#command: string[] = [];
+	#startedAt: number | undefined;
+	#readyAt: number | undefined;
+	#traffic: ModelTraffic = {inflight: 0, requests: 0, errors: 0, lastArrivedAt: 0, lastEndedAt: 0};
+	/** Bumped at every start and stop, so late callbacks of an old instance are ignored. */
+	#generation = 0;
+	#startupTimer: Timer | undefined;
+	#idleTimer: Timer | undefined;
+	#idleStopAt: number | undefined;
+	#stopping: Promise<void> | undefined;
+	#restartAfterStop = false;
+
+	constructor(readonly config: ModelConfig, private readonly context: ModelContext) {}
+
+	get name(): string {
+		return this.config.name;
+	}
+
+	get state(): ModelState {
+		return this.#state;
+	}
+
+	get url(): string | undefined {
+		return this.#instance?.url;
+	}
+
+	/** Requests are waiting for this model. */
+	demand(): void {
+		if (this.#state === 'draining') {
+			this.#restartAfterStop = true;
+		} else if (this.#state === 'stopped' || this.#state === 'failed') {
+			void this.start();
+		}
+	}
+
+	traffic(traffic: ModelTraffic): void {
+		this.#traffic = traffic;
+		this.#scheduleIdleStop();
+	}
+
+	async start(): Promise<void> {
+		if (this.#state === 'draining') {
+			this.#restartAfterStop = true;
+			return;
+		}
+
+		if (this.#state === 'loading' || this.#state === 'ready') {
+			return;
+		}
+
+		const generation = ++this.#generation;
+		this.#readyAt = undefined;
+		this.#startedAt = this.context.clock.now();
+		this.#setState('loading', undefined);
+		let port: number;
+		try {
+			port = await this.context.allocatePort(this.config);
+		} catch (error) {
+			this.#setState('failed', `Cannot start ${this.name}: ${(error as Error).message}`);
+			return;
+		}
+
+		if (generation !== this.#generation) {
+			this.context.releasePort(port);
+			return;
+		}
+
+		const {config} = this;
+		this.#port = port;
+		this.#command = substitute(config.command, config.host, port);
+		this.#logPath = path.join(this.context.logDir, `${safeFileName(this.name)}-${fileTimestamp(this.#startedAt)}-${port}.log`);
+		this.#log(`switchboard: starting ${this.name} on port ${port}: ${this.#command.join(' ')}`);
+		this.#startupTimer = this.context.clock.setTimeout(() => {
+			void this.#failStart(generation, `did not become ready within ${formatDuration(config.startupTimeoutMs)}`);
+		}, config.startupTimeoutMs);
+		this.#instance = this.context.launch({
+			model: this.name,
+			command: this.#command,
+			host: config.host,
+			port,
+			pingPath: config.pingPath,
+			env: config.env,
+			logPath: this.#logPath,
+			stopGraceMs: config.stopGraceMs,
+		}, {
+			onLog: line => {
+				this.#log(line);
+			},
+			onReady: () => {
+				this.#onReady(generation);
+			},
+			onExit: info => {
+				this.#onExit(generation, info);
+			},
+		});
+	}
+
+	async stop(reason: string): Promise<void> {
+		this.#restartAfterStop = false;
+		if (this.#stopping) {
+			return this.#stopping;
+		}
+
+		if (this.#state !== 'loading' && this.#state !== 'ready') {
+			return;
+		}
+
+		this.#stopping = this.#stop(reason);
+		return this.#stopping;
+	}
+
+	snapshot(): ModelSnapshot {
+		return {
+			name: this.name,
+			state: this.#state,
+			reason: this.#reason,
+			pid: this.#instance?.pid,
+			port: this.#port,
+			url: this.#instance?.url,
+			logPath: this.#logPath,
+			command: this.#command,
+			startedAt: this.#startedAt,
+			readyAt: this.#readyAt,
+			idleTimeoutMs: this.config.idleTimeoutMs,
+			idleStopAt: this.#idleStopAt,
+			...this.#traffic,
+		};
+	}
+
+	async #stop(reason: string): Promise<void> {
+		this.#generation++;
+		this.#clearTimers();
+		this.#setState('draining', reason);
+		this.#log(`switchboard: stopping ${this.name} (${reason})`);
+		await this.#instance?.stop();
+		this.#releaseInstance();
+		this.#stopping = undefined;
+		this.#setState('stopped', reason);
+		if (this.#restartAfterStop) {
+			this.#restartAfterStop = false;
+			void this.start();
+		}
+	}
+
+	#onReady(generation: number): void {
+		if (generation !== this.#generation || this.#state !== 'loading') {
+			return;
+		}
+
+		this.#clearTimers();
+		this.#readyAt = this.context.clock.now();
+		this.#setState('ready', undefined);
+		this.#scheduleIdleStop();
+	}
+
+	#onExit(generation: number, info: ExitInfo): void {
+		if (generation !== this.#generation) {
+			return;
+		}
+
+		const during = this.#state === 'loading' ? 'while loading' : 'while serving';
+		this.#generation++;
+		this.#clearTimers();
+		this.#releaseInstance();
+		this.#setState('failed', this.#withLogTail(`${this.name} ${info.description} ${during}.`));
+	}
+
+	async #failStart(generation: number, why: string): Promise<void> {
+		if (generation !== this.#generation) {
+			return;
+		}
+
+		this.#generation++;
+		this.#clearTimers();
+		const instance = this.#instance;
+		const port = this.#port;
+		this.#instance = undefined;
+		this.#setState('failed', this.#withLogTail(`${this.name} ${why}.`));
+		await instance?.stop();
+		if (port !== undefined) {
+			this.context.releasePort(port);
+		}
+	}
+
+	#scheduleIdleStop(): void {
+		if (this.#idleTimer) {
+			this.context.clock.clearTimeout(this.#idleTimer);
+			this.#idleTimer = undefined;
+			this.#idleStopAt = undefined;
+		}
+
+		const {idleTimeoutMs} = this.config;
+		if (this.#state !== 'ready' || idleTimeoutMs === 0 || this.#traffic.inflight > 0) {
+			return;
+		}
+
+		// Counted from the end of the last request, or from readiness if none came since.
+		const since = Math.max(this.#traffic.lastEndedAt, this.#readyAt ?? 0);
+		this.#idleStopAt = since + idleTimeoutMs;
+		this.#idleTimer = this.context.clock.setTimeout(() => {
+			void this.#idleExpired();
+		}, Math.max(0, this.#idleStopAt - this.context.clock.now()));
+	}
+
+	async #idleExpired(): Promise<void> {
+		this.#idleTimer = undefined;
+		this.#idleStopAt = undefined;
+		if (this.#state !== 'ready' || this.#traffic.inflight > 0) {
+			return;
+		}
+
+		// The data plane has the last word: a request may have arrived since its last report.
+		if (!await this.context.quiesce(this.name) || this.#state !== 'ready') {
+			return;
+		}
+
+		await this.stop(`idle for ${formatDuration(this.config.idleTimeoutMs)}`);
+	}
+
+	#setState(state: ModelState, reason: string | undefined): void {
+		const previous = this.#state;
+		this.#state = state;
+		this.#reason = reason;
+		this.context.events.emit({type: 'model.state', model: this.name, state, previous, reason, at: this.context.clock.now()});
+	}
+
+	#log(line: string): void {
+		this.logs.push(line);
+		this.context.events.emit({type: 'log', model: this.name, line, at: this.context.clock.now()});
+	}
+
+	#withLogTail(message: string): string {
+		const tail = this.logs.tail(logLinesInErrors).filter(line => !line.startsWith('switchboard: '));
+		return tail.length === 0 ? message : `${message} Last log lines:\n${tail.join('\n')}`;
+	}
+
+	#releaseInstance(): void {
+		this.#instance = undefined;
+		if (this.#port !== undefined) {
+			this.context.releasePort(this.#port);
+		}
+	}
+
+	#clearTimers(): void {
+		for (const timer of [this.#startupTimer, this.#idleTimer]) {
+			if (timer) {
+				this.context.clock.clearTimeout(timer);
+			}
+		}
+
+		this.#startupTimer = undefined;
+		this.#idleTimer = undefined;
+		this.#idleStopAt = undefined;
+	}
+}
+
+function safeFileName(name: string): string {
+	return name.replaceAll(/[^\w.-]+/g, '_');
+}
+
+function fileTimestamp(ms: number): string {
+	return new Date(ms).toISOString().replaceAll(':', '-').slice(0, 19);
+}

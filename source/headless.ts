@@ -1,0 +1,57 @@
+import type {Config} from './config/types.js';
+import {localLauncher} from './launchers/local.js';
+import {Reaper} from './launchers/reaper.js';
+import {createLogger, type Logger} from './log/logger.js';
+import {startSwitchboard, type Switchboard} from './switchboard.js';
+
+export interface HeadlessRun {
+	switchboard: Switchboard;
+	logger: Logger;
+}
+
+/**
+ * Runs switchboard without a UI until a signal arrives, then stops every backend before
+ * exiting. A second signal, or a crash, leaves the rest to the reaper.
+ */
+export async function runHeadless(config: Config): Promise<HeadlessRun> {
+	const logger = createLogger({level: config.server.logLevel, json: config.server.jsonLogs});
+	const reaper = new Reaper(Math.max(...config.models.map(model => model.stopGraceMs)));
+	let switchboard: Switchboard;
+	try {
+		switchboard = await startSwitchboard(config, logger, localLauncher(reaper));
+	} catch (error) {
+		reaper.dismiss();
+		throw error;
+	}
+
+	let stopping = false;
+	const shutdown = (signal: string) => {
+		if (stopping) {
+			logger.warn({signal}, 'second signal: exiting now; the reaper ends what is left');
+			process.exit(130);
+		}
+
+		stopping = true;
+		logger.info({signal}, 'shutting down: stopping every backend');
+		void switchboard.close(`switchboard received ${signal}`).then(() => {
+			reaper.dismiss();
+			logger.info('stopped');
+			process.exit(0);
+		}, (error: unknown) => {
+			logger.error({err: error}, 'shutdown failed; the reaper ends what is left');
+			process.exit(1);
+		});
+	};
+
+	for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+		process.on(signal, shutdown);
+	}
+
+	process.on('uncaughtException', error => {
+		// The reaper sees our end and stops the backends.
+		logger.fatal({err: error}, 'switchboard crashed');
+		process.exit(1);
+	});
+
+	return {switchboard, logger};
+}

@@ -1,0 +1,54 @@
+import {accessSync, constants} from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Fills `{host}` and `{port}` in. A command with neither gets `--host H --port P` appended,
+ * as vLLM, SGLang and llm-proxy-ondemand expect.
+ */
+export function substitute(command: readonly string[], host: string, port: number): string[] {
+	const placeholders = command.some(argument => argument.includes('{port}') || argument.includes('{host}'));
+	if (!placeholders) {
+		return [...command, '--host', host, '--port', String(port)];
+	}
+
+	return command.map(argument => argument.replaceAll('{host}', host).replaceAll('{port}', String(port)));
+}
+
+/** The executable a command would run, or undefined when there is none on PATH. */
+export function resolveExecutable(file: string, searchPath = process.env['PATH'] ?? ''): string | undefined {
+	const candidates = file.includes('/')
+		? [path.resolve(file)]
+		: searchPath.split(path.delimiter).filter(Boolean).map(directory => path.join(directory, file));
+	return candidates.find(candidate => {
+		try {
+			accessSync(candidate, constants.X_OK);
+			return true;
+		} catch {
+			return false;
+		}
+	});
+}
+
+/**
+ * The name a server command serves, for logs and `/v1/models`:
+ * `--served-model-name`, else `--model`, else the argument after `serve`, else the program.
+ */
+export function servedModelName(command: readonly string[]): string {
+	const valueOf = (flag: string): string | undefined => {
+		const index = command.findIndex(argument => argument === flag || argument.startsWith(`${flag}=`));
+		if (index === -1) {
+			return undefined;
+		}
+
+		const argument = command[index]!;
+		return argument.includes('=') ? argument.slice(argument.indexOf('=') + 1) : command[index + 1];
+	};
+
+	const serveIndex = command.indexOf('serve');
+	const positional = serveIndex === -1 ? undefined : command[serveIndex + 1];
+	return valueOf('--served-model-name')
+		?? valueOf('--model')
+		?? valueOf('--model-path')
+		?? (positional?.startsWith('-') ? undefined : positional)
+		?? path.basename(command[0] ?? 'model');
+}

@@ -1,0 +1,34 @@
+import {spawn, type ChildProcess} from 'node:child_process';
+
+/**
+ * A tiny watchdog process that outlives switchboard. It learns the process groups of the
+ * backends we start; if switchboard dies without stopping them (SIGKILL, OOM, a crash), its
+ * stdin closes and it ends those groups, so no GPU stays held by an orphan.
+ */
+export class Reaper {
+	readonly #child: ChildProcess;
+
+	constructor(graceMs: number) {
+		this.#child = spawn(process.execPath, [new URL('reaper-process.js', import.meta.url).pathname, String(graceMs)], {
+			detached: true,
+			stdio: ['pipe', 'ignore', 'ignore'],
+		});
+		this.#child.unref();
+		// The pipe must not keep our event loop alive either.
+		(this.#child.stdin as unknown as {unref?: () => void} | null)?.unref?.();
+		this.#child.stdin?.on('error', () => undefined);
+	}
+
+	watch(pid: number): void {
+		this.#child.stdin?.write(`+${pid}\n`);
+	}
+
+	forget(pid: number): void {
+		this.#child.stdin?.write(`-${pid}\n`);
+	}
+
+	/** Normal shutdown: everything was stopped, the watchdog can go. */
+	dismiss(): void {
+		this.#child.stdin?.end();
+	}
+}

@@ -1,0 +1,42 @@
+import {pino, type Logger, type DestinationStream} from 'pino';
+import type {LogLevel} from '../config/types.js';
+
+export type {Logger} from 'pino';
+
+export interface LoggerOptions {
+	level: LogLevel;
+	/** JSON lines for machines; otherwise one readable line per event. */
+	json: boolean;
+}
+
+const levelNames: Record<number, string> = {10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL'};
+const hiddenKeys = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'component']);
+
+/**
+ * Both planes log through this, each writing straight to fd 1 (a worker thread's
+ * process.stdout would hop through the main thread).
+ */
+export function createLogger(options: LoggerOptions): Logger {
+	const destination = pino.destination({dest: 1, sync: true});
+	const stream: DestinationStream = options.json ? destination : humanStream(destination);
+	return pino({level: options.level, base: undefined}, stream);
+}
+
+function humanStream(out: DestinationStream): DestinationStream {
+	return {
+		write(line: string) {
+			out.write(formatHuman(JSON.parse(line) as Record<string, unknown>));
+		},
+	};
+}
+
+function formatHuman(entry: Record<string, unknown>): string {
+	const time = new Date(entry['time'] as number).toISOString().slice(11, 23);
+	const level = levelNames[entry['level'] as number] ?? 'INFO ';
+	const component = typeof entry['component'] === 'string' ? `[${entry['component']}] ` : '';
+	const fields = Object.entries(entry)
+		.filter(([key]) => !hiddenKeys.has(key))
+		.map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+		.join(' ');
+	return `${time} ${level} ${component}${String(entry['msg'] ?? '')}${fields ? ' ' + fields : ''}\n`;
+}

@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict';
+import {beforeEach, describe, it} from 'node:test';
+import type {Config, ModelConfig} from '../../source/config/types.js';
+import type {FleetEvent} from '../../source/fleet/events.js';
+import {Fleet} from '../../source/fleet/fleet.js';
+import type {ExitInfo, InstanceListener, LaunchSpec} from '../../source/launchers/types.js';
+import {FakeClock, settle} from '../helpers/fake-clock.js';
+
+class FakeInstance {
+	stopped = false;
+	readonly url: string;
+	readonly pid = 4242;
+
+	constructor(readonly spec: LaunchSpec, readonly listener: InstanceListener) {
+		this.url = `http://127.0.0.1:${spec.port}`;
+	}
+
+	async stop(): Promise<void> {
+		this.stopped = true;
+	}
+
+	becomeReady(): void {
+		this.listener.onReady();
+	}
+
+	exit(info: Partial<ExitInfo> = {}): void {
+		this.listener.onExit({code: 1, signal: null, description: 'exited with code 1', ...info});
+	}
+}
+
+const minute = 60_000;
+
+function modelConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
+	return {
+		name: 'm',
+		launcher: 'local',
+		command: ['vllm', 'serve', 'm'],
+		host: '127.0.0.1',
+		port: undefined,
+		portBase: 8101,
+		pingPath: '/health',
+		idleTimeoutMs: 30 * minute,
+		startupTimeoutMs: 15 * minute,
+		stopGraceMs: 10_000,
+		maxQueue: 100,
+		maxWaitMs: 15 * minute,
+		env: {},
+		...overrides,
+	};
+}
+
+describe('model lifecycle', () => {
+	let clock: FakeClock;
+	let instances: FakeInstance[];
+	let events: FleetEvent[];
+	let quiesceAnswer: boolean;
+	let fleet: Fleet;
+
+	function build(overrides: Partial<ModelConfig> = {}): void {
+		const config: Config = {
+			server: {host: '127.0.0.1', port: 8100, apiKeys: [], logDir: '/tmp/switchboard-test-logs', maxBodyBytes: 1e6, logLevel: 'info', jsonLogs: true},
+			models: [modelConfig(overrides)],
+		};
+		fleet = new Fleet(config, {
+			clock,
+			launch(spec, listener) {
+				const instance = new FakeInstance(spec, listener);
+				instances.push(instance);
+				return instance;
+			},
+			quiesce: async () => quiesceAnswer,
+			findPort: async (model, taken) => {
+				let port = model.portBase;
+				while (taken.has(port)) {
+					port++;
+				}
+
+				return port;
+			},
+		});
+		fleet.events.on(event => {
+			events.push(event);
+		});
+	}
+
+	const states = () => events.flatMap(event => event.type === 'model.state' ? [event.state] : []);
+	const model = () => fleet.get('m')!;
+	const traffic = (inflight: number, lastEndedAt: number) => {
+		fleet.activity([{model: 'm', inflight, lastEndedAt, lastArrivedAt: lastEndedAt, requests: 1, errors: 0}]);
+	};
+
+	beforeEach(() => {
+		clock = new FakeClock();
+		instances = [];
+		events = [];
+		quiesceAnswer = true;
+		build();
+	});
+
+	it('starts once on demand, however many requests wait', async () => {
+		fleet.demand('m');
+		fleet.demand('m');
+		await settle();
+		fleet.demand('m');
+		await settle();
+		assert.equal(instances.length, 1);
+		assert.equal(model().state, 'loading');
+		assert.deepEqual(instances[0]!.spec.command, ['vllm', 'serve', 'm', '--host', '127.0.0.1', '--port', '8101']);
+		instances[0]!.becomeReady();
+		assert.equal(model().state, 'ready');
+		assert.deepEqual(states(), ['loading', 'ready']);
+	});
+
+	it('stops after the idle timeout, counted from the end of the last request', async () => {
+		fleet.demand('m');
+		await settle();
+		instances[0]!.becomeReady();
+		traffic(1, 0);
+		await clock.advance(40 * minute);
+		assert.equal(model().state, 'ready', 'never stopped while a request is in flight');
+		traffic(0, clock.now());
+		await clock.advance(29 * minute);
+		assert.equal(model().state, 'ready');
+		await clock.advance(1 * minute);
+		assert.equal(model().state, 'stopped');
+		assert.equal(instances[0]!.stopped, true);
+		assert.match(model().snapshot().reason ?? '', /idle for 30m/);
+	});
+
+	it('stays up when the data plane reports a request that arrived meanwhile', async () => {
+		fleet.demand('m');
+		await settle();
+		instances[0]!.becomeReady();
+		quiesceAnswer = false;
+		await clock.advance(30 * minute);
+		assert.equal(model().state, 'ready');
+		assert.equal(instances[0]!.stopped, false);
+	});
+
+	it('an idle timeout of 0 never stops', async () => {
+		build({idleTimeoutMs: 0});
+		fleet.demand('m');
+		await settle();
+		instances.at(-1)!.becomeReady();
+		await clock.advance(24 * 60 * minute);
+		assert.equal(model().state, 'ready');
+	});
+
+	it('fails at once when the process dies while loading, with its last log lines', async () => {
+		fleet.demand('m');
+		await settle();
+		instances[0]!.listener.onLog('RuntimeError: CUDA out of memory');
+		instances[0]!.exit();
+		assert.equal(model().state, 'failed');
+		const failure = events.find(event => event.type === 'model.state' && event.state === 'failed');
+		assert.ok(failure?.type === 'model.state');
+		assert.equal(failure.previous, 'loading');
+		assert.match(failure.reason ?? '', /exited with code 1 while loading/);
+		assert.match(failure.reason ?? '', /CUDA out of memory/);
+		fleet.demand('m');
+		await settle();
+		assert.equal(instances.length, 2, 'the next request tries again');
+	});
+
+	it('gives up after the startup timeout and stops the process', async () => {
+		fleet.demand('m');
+		await settle();
+		await clock.advance(15 * minute);
+		assert.equal(model().state, 'failed');
+		assert.match(model().snapshot().reason ?? '', /did not become ready within 15m/);
+		assert.equal(instances[0]!.stopped, true);
+		instances[0]!.becomeReady();
+		assert.equal(model().state, 'failed', 'a late ready of the abandoned process is ignored');
+	});
+
+	it('a crash while serving marks it failed; the next request starts it again', async () => {
+		fleet.demand('m');
+		await settle();
+		instances[0]!.becomeReady();
+		instances[0]!.exit({description: 'was killed by SIGKILL', signal: 'SIGKILL', code: null});
+		assert.equal(model().state, 'failed');
+		assert.match(model().snapshot().reason ?? '', /killed by SIGKILL while serving/);
+		fleet.demand('m');
+		await settle();
+		assert.equal(model().state, 'loading');
+	});
+
+	it('a request during an idle stop restarts it once the stop is done', async () => {
+		fleet.demand('m');
+		await settle();
+		instances[0]!.becomeReady();
+		let finishStop!: () => void;
+		instances[0]!.stop = async () => new Promise(resolve => {
+			finishStop = resolve;
+		});
+		await clock.advance(30 * minute);
+		assert.equal(model().state, 'draining');
+		fleet.demand('m');
+		finishStop();
+		await settle();
+		assert.deepEqual(states(), ['loading', 'ready', 'draining', 'stopped', 'loading']);
+		assert.equal(instances.length, 2);
+	});
+
+	it('hands each start its own port and frees it after', async () => {
+		fleet.demand('m');
+		await settle();
+		instances[0]!.becomeReady();
+		await fleet.stopAll('test');
+		fleet.demand('m');
+		await settle();
+		assert.equal(instances[1]!.spec.port, 8101);
+	});
+});
