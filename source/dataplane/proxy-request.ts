@@ -134,10 +134,11 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 			return;
 		}
 
-		this.#controller?.abort(new Error('client disconnected'));
 		this.slot.queue.remove(this);
 		// 499: nginx's "client closed request", so logs tell aborts from errors.
 		this.#settle(499);
+		// After settling: the abort reports back through onResponseError, which must then do nothing.
+		this.#controller?.abort(new Error('client disconnected'));
 	};
 
 	#settle(status: number): void {

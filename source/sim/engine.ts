@@ -112,6 +112,15 @@ export class Engine {
     if (wasRunning) this.admitWaiting();
   }
 
+  /** Embedding requests skip the scheduler but still count as processed requests. */
+  recordPoolingRequest(promptTokens: number, arrivalMs: number): void {
+    const elapsedSeconds = (this.clock.monotonicMs() - arrivalMs) / 1000;
+    this.totals.promptTokens += promptTokens;
+    this.totals.finished.stop++;
+    this.totals.timeToFirstToken.observe(elapsedSeconds);
+    this.totals.requestLatency.observe(elapsedSeconds);
+  }
+
   /** Drops every sequence without counting anything: the server is going away. */
   shutdown(): void {
     for (const sequence of [...this.running, ...this.waiting]) {

@@ -51,6 +51,8 @@ export class Responder {
     headers.server = 'uvicorn';
     // vLLM's middleware falls back to uuid4().hex.
     if (this.echoRequestId) headers['x-request-id'] = res.req.headers['x-request-id'] ?? randomUUID().replaceAll('-', '');
+    // Node would add `Keep-Alive: timeout=5`; uvicorn sends no such hint, and proxies tune their pools by it.
+    if (res.shouldKeepAlive) res.removeHeader('connection');
     res.writeHead(status, headers);
     if (this.accessLog !== null) this.logAccess(this.accessLog, res, status);
   }

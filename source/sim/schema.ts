@@ -2,8 +2,21 @@ import { type ApiError, type ValidationIssue, validationFailed } from './errors.
 
 export type JsonObject = Record<string, unknown>;
 
-const isString = (value: unknown): value is string => typeof value === 'string';
-const isBoolean = (value: unknown): value is boolean => typeof value === 'boolean';
+export function isString(value: unknown): value is string {
+  return typeof value === 'string';
+}
+
+function isBoolean(value: unknown): value is boolean {
+  return typeof value === 'boolean';
+}
+
+export function isTokenId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
+
+export function isTokenIdList(value: unknown): value is number[] {
+  return Array.isArray(value) && value.length > 0 && value.every(isTokenId);
+}
 
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -52,9 +65,17 @@ function errorPosition(error: unknown, raw: string): number {
  * JSON null counts as absent, as for vLLM's optional fields.
  */
 export class FieldReader {
-  readonly issues: ValidationIssue[] = [];
+  constructor(
+    readonly body: JsonObject,
+    /** Where `body` sits in the request, for issue locations of nested objects. */
+    private readonly path: readonly (string | number)[] = [],
+    readonly issues: ValidationIssue[] = [],
+  ) {}
 
-  constructor(readonly body: JsonObject) {}
+  /** A reader for a nested object whose issues land in this reader's list. */
+  nested(name: string, value: JsonObject): FieldReader {
+    return new FieldReader(value, [...this.path, name], this.issues);
+  }
 
   string(name: string): string | undefined {
     return this.typed(name, isString, 'string_type', 'Input should be a valid string');
@@ -81,7 +102,7 @@ export class FieldReader {
   }
 
   issue(type: string, path: readonly (string | number)[], msg: string, input: unknown): void {
-    this.issues.push({ type, loc: ['body', ...path], msg, input });
+    this.issues.push({ type, loc: ['body', ...this.path, ...path], msg, input });
   }
 
   failure(): ApiError | null {

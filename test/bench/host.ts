@@ -1,0 +1,91 @@
+/**
+ * switchboard under test, in a process of its own so the bench can read its CPU time and memory
+ * from /proc without counting the load generator. Wired like `switchboard --no-ui`: JSON logs at
+ * INFO on fd 1 (the bench points fd 1 at a file, so log I/O is real), the local launcher, and a
+ * backend `switchboard sim <argv[3…]>` started by the first request.
+ *
+ * Usage (by proxy.ts, with an IPC channel): host.ts <backend log dir> <sim flags…>
+ * Sends {url} over IPC once listening; stops its backend and exits on SIGTERM, SIGINT or when
+ * the bench goes away. BENCH_BUSY_MAIN=1 keeps the main thread busy as a UI's frames would.
+ */
+import {fileURLToPath} from 'node:url';
+import {configFromFlags, type RunFlags} from '../../dist/config/flags.js';
+import {localLauncher} from '../../dist/launchers/local.js';
+import {Reaper} from '../../dist/launchers/reaper.js';
+import {createLogger} from '../../dist/log/logger.js';
+import {startSwitchboard} from '../../dist/switchboard.js';
+
+export interface HostReady {
+	url: string;
+}
+
+const cliPath = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const [logDir, ...simFlags] = process.argv.slice(2);
+if (logDir === undefined || !process.send) {
+	throw new Error('host.ts is started by proxy.ts: host.ts <backend log dir> <sim flags…>, with an IPC channel');
+}
+
+const flags: RunFlags = {
+	port: 0,
+	host: '127.0.0.1',
+	targetPort: undefined,
+	// Never stop the backend in the middle of the bench.
+	idleTimeout: '0',
+	pingPath: '/health',
+	apiKey: [],
+	logLevel: 'info',
+	logFormat: 'json',
+	logDir,
+	ui: false,
+	startupTimeout: '60s',
+	// Room for the 1,000 streams should they arrive before the backend is ready.
+	maxQueue: 2000,
+	maxWait: undefined,
+	maxBodySize: '32mb',
+	useSlurm: false,
+	srunCmd: undefined,
+	loopbackUser: undefined,
+	loopbackHost: undefined,
+};
+const config = configFromFlags(flags, [process.execPath, cliPath, 'sim', ...simFlags]);
+const logger = createLogger({level: config.server.logLevel, json: true});
+const reaper = new Reaper(Math.max(...config.models.map(model => model.stopGraceMs)));
+const switchboard = await startSwitchboard(config, logger, localLauncher(reaper));
+
+if (process.env['BENCH_BUSY_MAIN'] === '1') {
+	setInterval(renderFrame, 100);
+}
+
+let stopping = false;
+for (const event of ['SIGTERM', 'SIGINT', 'disconnect'] as const) {
+	process.on(event, () => {
+		void stop(event);
+	});
+}
+
+process.send({url: switchboard.url} satisfies HostReady);
+
+/** What a terminal UI does ten times a second: 8 ms of synchronous work on the main thread. */
+function renderFrame(): void {
+	const end = performance.now() + 8;
+	while (performance.now() < end) {
+		// Busy on purpose.
+	}
+}
+
+async function stop(reason: string): Promise<void> {
+	if (stopping) {
+		return;
+	}
+
+	stopping = true;
+	try {
+		await switchboard.close(`bench host: ${reason}`);
+		reaper.dismiss();
+		process.exit(0);
+	} catch (error) {
+		// The reaper ends the backend once we are gone.
+		logger.error({err: error}, 'bench host: stopping failed');
+		process.exit(1);
+	}
+}

@@ -1,0 +1,43 @@
+/**
+ * Closed-loop load with autocannon: `connections` clients, each sending the next request as
+ * soon as the previous answer is complete, for a fixed time.
+ */
+import autocannon from 'autocannon';
+import {chatBody, chatPath, jsonHeaders} from './requests.js';
+import {summarize, type Summary} from './stats.js';
+
+export interface LoadResult {
+	requests: number;
+	requestsPerSecond: number;
+	/** Milliseconds from writing a request to the end of its response. */
+	latency: Summary;
+}
+
+const body = chatBody({stream: false, maxTokens: 16});
+
+export async function runLoad(origin: string, connections: number, seconds: number): Promise<LoadResult> {
+	// Per-response times, because autocannon's own latency histogram counts whole milliseconds.
+	const samples: number[] = [];
+	const instance = autocannon({
+		url: origin + chatPath,
+		method: 'POST',
+		headers: jsonHeaders,
+		body,
+		connections,
+		duration: seconds,
+		timeout: 10,
+	});
+	instance.on('response', (_client, _statusCode, _bytes, responseTime) => {
+		samples.push(responseTime);
+	});
+	const result = await instance;
+	if (result.errors > 0 || result.non2xx > 0) {
+		throw new Error(`load on ${origin} failed: ${result.errors} errors (${result.timeouts} timeouts), ${result.non2xx} non-2xx answers`);
+	}
+
+	return {
+		requests: samples.length,
+		requestsPerSecond: samples.length / result.duration,
+		latency: summarize(samples),
+	};
+}

@@ -1,0 +1,173 @@
+/**
+ * Every process the bench starts, and the guarantee that each one ends: stopAll() on every path,
+ * and a reaper (switchboard's own) for the direct backend should the bench itself be killed.
+ * Hosts end by themselves when the bench goes away (their IPC channel closes).
+ */
+import {spawn, type ChildProcess} from 'node:child_process';
+import {closeSync, mkdirSync, openSync, readFileSync} from 'node:fs';
+import path from 'node:path';
+import {setTimeout as sleep} from 'node:timers/promises';
+import {fileURLToPath} from 'node:url';
+import {Reaper} from '../../dist/launchers/reaper.js';
+import type {HostReady} from './host.js';
+
+const cliPath = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const hostPath = fileURLToPath(new URL('host.ts', import.meta.url));
+const startTimeoutMs = 30_000;
+/** A host stops its backend first, which may take the backend's own grace period. */
+const stopGraceMs = 15_000;
+
+/** A running server: where it answers, and the process to measure. */
+export interface Service {
+	readonly name: string;
+	readonly url: string;
+	readonly pid: number;
+	stop(): Promise<void>;
+}
+
+export interface HostOptions {
+	/** Keep the host's main thread busy (BENCH_BUSY_MAIN=1). */
+	busyMain: boolean;
+	/** Extra node flags for the host, e.g. --cpu-prof. */
+	nodeFlags: readonly string[];
+}
+
+export class Processes {
+	readonly #running = new Set<Child>();
+	readonly #reaper = new Reaper(stopGraceMs);
+
+	/** Logs of every process go to files in `workDir`. */
+	constructor(private readonly workDir: string) {
+		mkdirSync(workDir, {recursive: true});
+	}
+
+	/** `switchboard sim` on a free port, for direct measurements. */
+	async sim(name: string, simFlags: readonly string[]): Promise<Service> {
+		const logPath = this.#logPath(name);
+		const child = this.#spawn(name, logPath, [cliPath, 'sim', ...simFlags, '--port', '0'], {
+			// Its own process group, so the reaper can end it.
+			detached: true,
+			stdio: 'ignore',
+		});
+		if (child.pid > 0) {
+			this.#reaper.watch(child.pid);
+		}
+
+		const match = await child.waitFor(() => /Starting vLLM server on (http:\/\/\S+)/.exec(readFileSync(logPath, 'utf8')));
+		return child.service(match[1]!);
+	}
+
+	/** switchboard (test/bench/host.ts) in front of `switchboard sim <simFlags>`. */
+	async host(name: string, simFlags: readonly string[], options: HostOptions): Promise<Service> {
+		const logPath = this.#logPath(name);
+		let ready: HostReady | undefined;
+		const child = this.#spawn(name, logPath, [...options.nodeFlags, '--import', 'tsx', hostPath, path.join(this.workDir, `${name}-backend`), ...simFlags], {
+			env: {...process.env, BENCH_BUSY_MAIN: options.busyMain ? '1' : '0'},
+			stdio: 'ipc',
+		});
+		child.proc.once('message', message => {
+			ready = message as HostReady;
+		});
+		const {url} = await child.waitFor(() => ready);
+		return child.service(url);
+	}
+
+	async stopAll(): Promise<void> {
+		await Promise.all([...this.#running].map(async child => child.stop()));
+		this.#reaper.dismiss();
+	}
+
+	#logPath(name: string): string {
+		return path.join(this.workDir, `${name}.log`);
+	}
+
+	/** Runs node with `args`, its stdout and stderr appended to `logPath`. */
+	#spawn(name: string, logPath: string, args: string[], options: {detached?: boolean; env?: NodeJS.ProcessEnv; stdio: 'ignore' | 'ipc'}): Child {
+		const log = openSync(logPath, 'a');
+		try {
+			const proc = spawn(process.execPath, args, {
+				detached: options.detached ?? false,
+				env: options.env ?? process.env,
+				stdio: ['ignore', log, log, ...(options.stdio === 'ipc' ? ['ipc' as const] : [])],
+			});
+			const child = new Child(name, proc, logPath, () => {
+				this.#running.delete(child);
+				this.#reaper.forget(child.pid);
+			});
+			this.#running.add(child);
+			return child;
+		} finally {
+			// The child has its own copy.
+			closeSync(log);
+		}
+	}
+}
+
+class Child {
+	readonly #exited: Promise<void>;
+
+	constructor(readonly name: string, readonly proc: ChildProcess, private readonly logPath: string, onExit: () => void) {
+		this.#exited = new Promise<void>(resolve => {
+			// 'error' alone when it could not start; 'exit' otherwise.
+			proc.once('error', () => resolve());
+			proc.once('exit', () => resolve());
+		}).then(onExit);
+	}
+
+	get pid(): number {
+		return this.proc.pid ?? 0;
+	}
+
+	get running(): boolean {
+		return this.proc.exitCode === null && this.proc.signalCode === null;
+	}
+
+	/** Polls `ready` until it gives a value; fails if the process exits or takes too long. */
+	async waitFor<T>(ready: () => T | undefined | null): Promise<T> {
+		const deadline = Date.now() + startTimeoutMs;
+		while (Date.now() < deadline) {
+			const value = ready();
+			if (value !== undefined && value !== null) {
+				return value;
+			}
+
+			if (!this.running) {
+				throw new Error(`${this.name} exited before it was ready; see ${this.logPath}:\n${this.#logTail()}`);
+			}
+
+			await sleep(25);
+		}
+
+		throw new Error(`${this.name} was not ready within ${startTimeoutMs / 1000} s; see ${this.logPath}:\n${this.#logTail()}`);
+	}
+
+	service(url: string): Service {
+		return {name: this.name, url, pid: this.pid, stop: async () => this.stop()};
+	}
+
+	/** SIGTERM, then SIGKILL if it has not exited after the grace period. */
+	async stop(): Promise<void> {
+		if (this.running) {
+			this.proc.kill('SIGTERM');
+		}
+
+		if (!await settlesWithin(this.#exited, stopGraceMs)) {
+			this.proc.kill('SIGKILL');
+			await this.#exited;
+		}
+	}
+
+	#logTail(): string {
+		return readFileSync(this.logPath, 'utf8').split('\n').slice(-15).join('\n');
+	}
+}
+
+async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+	const timer = new AbortController();
+	try {
+		return await Promise.race([promise.then(() => true), sleep(ms, false, {signal: timer.signal})]);
+	} finally {
+		// Otherwise the timer would hold the bench open.
+		timer.abort();
+	}
+}

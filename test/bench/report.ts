@@ -1,0 +1,126 @@
+/** Turns the measurements into the rows of the results table, as markdown and as JSON. */
+import type {Summary} from './stats.js';
+
+export interface Measurements {
+	/** Latency at one connection, non-streaming, ms. */
+	latency: {direct: Summary; switchboard: Summary; switchboardBusyMain: Summary};
+	/** Requests per second at 64 connections. */
+	throughput: {direct: number; switchboard: number};
+	/** CPU ms per request during the 64-connection runs: the direct backend's, and switchboard's own process. */
+	cpuMsPerRequest: {backend: number; switchboard: number};
+	/** Streaming request to its first body chunk, ms. */
+	firstChunk: {direct: Summary; switchboard: Summary};
+	rss: {streams: number; idleMb: number; openMb: number};
+}
+
+type Unit = 'ms' | 'req/s' | 'MB';
+
+export interface Row {
+	metric: string;
+	unit: Unit;
+	direct: number | null;
+	switchboard: number;
+	/** switchboard − direct ("added") or a ratio; `versus` names what a ratio divides by. */
+	comparison: {kind: 'added' | 'ratio'; value: number; versus: string} | null;
+	target: string | null;
+	met: boolean | null;
+}
+
+export function buildRows(m: Measurements): Row[] {
+	const {latency, throughput, cpuMsPerRequest, firstChunk, rss} = m;
+	const addedP99Idle = latency.switchboard.p99 - latency.direct.p99;
+	const addedP99Busy = latency.switchboardBusyMain.p99 - latency.direct.p99;
+	const busyRatio = addedP99Busy / addedP99Idle;
+	return [
+		added('latency mean, 1 connection', latency.direct.mean, latency.switchboard.mean, 0.25),
+		added('latency p99, 1 connection', latency.direct.p99, latency.switchboard.p99),
+		{
+			...row('requests/s, 64 connections', 'req/s', throughput.direct, throughput.switchboard),
+			comparison: {kind: 'ratio', value: throughput.switchboard / throughput.direct, versus: 'direct'},
+			target: '≥ 0.5× direct',
+			met: throughput.switchboard / throughput.direct >= 0.5,
+		},
+		{
+			...row('CPU per request, 64 connections (direct: the backend\'s own)', 'ms', cpuMsPerRequest.backend, cpuMsPerRequest.switchboard),
+			target: '≤ 0.12 ms',
+			met: cpuMsPerRequest.switchboard <= 0.12,
+		},
+		added('stream first chunk, median', firstChunk.direct.median, firstChunk.switchboard.median),
+		added('stream first chunk, p99', firstChunk.direct.p99, firstChunk.switchboard.p99),
+		{
+			...row(`RSS with ${rss.streams.toLocaleString('en-US')} open streams (idle: ${rss.idleMb.toFixed(1)} MB)`, 'MB', null, rss.openMb),
+			target: '≤ 150 MB',
+			met: rss.openMb <= 150,
+		},
+		{
+			...row('latency p99, 1 connection, main thread busy 8 ms every 100 ms', 'ms', latency.direct.p99, latency.switchboardBusyMain.p99),
+			comparison: {kind: 'ratio', value: busyRatio, versus: 'idle added p99'},
+			target: '≤ 1.10× idle added p99',
+			met: busyRatio <= 1.1,
+		},
+	];
+}
+
+function row(metric: string, unit: Unit, direct: number | null, switchboard: number): Row {
+	return {metric, unit, direct, switchboard, comparison: null, target: null, met: null};
+}
+
+/** A row whose comparison is what switchboard adds, with an optional ceiling on it. */
+function added(metric: string, direct: number, switchboard: number, maxAddedMs?: number): Row {
+	const value = switchboard - direct;
+	return {
+		...row(metric, 'ms', direct, switchboard),
+		comparison: {kind: 'added', value, versus: 'direct'},
+		target: maxAddedMs === undefined ? null : `≤ ${maxAddedMs} ms added`,
+		met: maxAddedMs === undefined ? null : value <= maxAddedMs,
+	};
+}
+
+export function markdownTable(rows: readonly Row[]): string {
+	const lines = [
+		'| metric | direct | switchboard | ratio / added | target | met? |',
+		'|---|---:|---:|---:|---|---|',
+	];
+	for (const entry of rows) {
+		const cells = [
+			entry.metric,
+			entry.direct === null ? '—' : formatValue(entry.direct, entry.unit),
+			formatValue(entry.switchboard, entry.unit),
+			formatComparison(entry),
+			entry.target ?? '—',
+			entry.met === null ? '—' : (entry.met ? 'yes' : '**no**'),
+		];
+		lines.push(`| ${cells.join(' | ')} |`);
+	}
+
+	return lines.join('\n');
+}
+
+function formatValue(value: number, unit: Unit): string {
+	switch (unit) {
+		case 'ms': {
+			return `${value.toFixed(3)} ms`;
+		}
+
+		case 'req/s': {
+			return `${Math.round(value).toLocaleString('en-US')} req/s`;
+		}
+
+		case 'MB': {
+			return `${value.toFixed(1)} MB`;
+		}
+	}
+}
+
+function formatComparison(entry: Row): string {
+	const {comparison} = entry;
+	if (!comparison) {
+		return '—';
+	}
+
+	if (comparison.kind === 'ratio') {
+		return `${comparison.value.toFixed(2)}× ${comparison.versus}`;
+	}
+
+	return `${comparison.value >= 0 ? '+' : '−'}${formatValue(Math.abs(comparison.value), entry.unit)}`;
+}
