@@ -4,7 +4,7 @@ import {DataPlaneBridge} from './dataplane/bridge.js';
 import type {ModelRoute} from './dataplane/protocol.js';
 import {Fleet} from './fleet/fleet.js';
 import type {Launch} from './launchers/types.js';
-import type {Logger} from './log/logger.js';
+import {backendOutput, type Logger} from './log/logger.js';
 
 export interface Switchboard {
 	/** Where the proxy listens, e.g. http://127.0.0.1:8100. */
@@ -37,7 +37,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 
 	fleet.events.on(event => {
 		if (event.type === 'log') {
-			fleetLog.debug({model: event.model, line: event.line}, 'backend output');
+			fleetLog.debug({model: event.model, line: event.line}, backendOutput);
 			return;
 		}
 

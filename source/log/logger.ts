@@ -10,6 +10,9 @@ export interface LoggerOptions {
 }
 
 const levelNames: Record<number, string> = {10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL'};
+/** The message of log lines that carry a backend's output (`model`, `line`). */
+export const backendOutput = 'backend output';
+
 const hiddenKeys = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'component']);
 
 /**
@@ -33,6 +36,11 @@ function humanStream(out: DestinationStream): DestinationStream {
 function formatHuman(entry: Record<string, unknown>): string {
 	const time = new Date(entry['time'] as number).toISOString().slice(11, 23);
 	const level = levelNames[entry['level'] as number] ?? 'INFO ';
+	if (entry['msg'] === backendOutput) {
+		// A backend's own line, shown as it printed it.
+		return `${time} ${level} [${String(entry['model'])}] ${String(entry['line'])}\n`;
+	}
+
 	const component = typeof entry['component'] === 'string' ? `[${entry['component']}] ` : '';
 	const fields = Object.entries(entry)
 		.filter(([key]) => !hiddenKeys.has(key))

@@ -17,7 +17,7 @@ export function logLaunch(logger: SimLogger, options: SimOptions): void {
   logger.info('model.py:1510', `Using max model len ${options.maxModelLen}`);
   logger.info(
     'core.py:93',
-    `Initializing a V1 LLM engine (v${version}) with config: model='${options.model}', tokenizer='${options.model}', ` +
+    `Initializing a ${options.legacyMetrics ? 'V0' : 'V1'} LLM engine (v${version}) with config: model='${options.model}', tokenizer='${options.model}', ` +
       `max_seq_len=${options.maxModelLen}, seed=${options.seed}, served_model_name=${primaryModelName(options)}`,
     ENGINE,
   );

@@ -170,6 +170,8 @@ function environment(): Record<string, unknown> {
 		node: process.version,
 		cpus: cpus.length,
 		cpuModel: cpus[0]?.model ?? 'unknown',
+		// Other work on the machine skews every figure; this shows whether there was some.
+		loadAverage1m: os.loadavg()[0],
 		secondsPerMeasurement: seconds,
 	};
 }

@@ -1,4 +1,5 @@
 /** Streaming measurements, with undici so that each response's first chunk can be timed. */
+import {setMaxListeners} from 'node:events';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {Pool} from 'undici';
 import {chatBody, chatPath, jsonHeaders} from './requests.js';
@@ -50,6 +51,8 @@ async function firstChunkMs(pool: Pool): Promise<number> {
 export async function withOpenStreams<T>(origin: string, count: number, maxTokens: number, timeoutMs: number, measure: () => T): Promise<T> {
 	const pool = new Pool(origin, {connections: count, headersTimeout: timeoutMs, bodyTimeout: 0});
 	const controller = new AbortController();
+	// One signal aborts every stream (and the timer below).
+	setMaxListeners(count + 1, controller.signal);
 	const body = chatBody({stream: true, maxTokens});
 	try {
 		const opened = Promise.all(Array.from({length: count}, async () => openStream(pool, body, controller.signal)));

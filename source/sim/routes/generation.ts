@@ -68,10 +68,7 @@ export function readCommonFields(fields: FieldReader): Omit<GenerationRequest, '
   return { model, stream, streamOptions, requestId: fields.string('request_id') };
 }
 
-/**
- * Checks vLLM runs as pydantic "before" model validators; their failures are
- * reported against the whole body, with the parameter they name as `param`.
- */
+/** One of vLLM's pydantic "before" model validators on the request. */
 export function checkStreamOptionsNeedStream(body: JsonObject): ApiError | null {
   const options = body.stream_options;
   // Python truthiness: `stream_options: {}` without `stream` is accepted.
@@ -80,6 +77,7 @@ export function checkStreamOptionsNeedStream(body: JsonObject): ApiError | null 
   return modelValidatorFailed(body, 'Stream options can only be defined when `stream=True`.', 'stream_options');
 }
 
+/** Model-validator failures are reported against the whole body, with the parameter they name as `param`. */
 export function modelValidatorFailed(body: JsonObject, message: string, param: string): ApiError {
   return validationFailed([{ type: 'value_error', loc: ['body'], msg: `Value error, ${message}`, input: body }], param);
 }
