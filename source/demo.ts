@@ -12,8 +12,7 @@ const demoModel = 'demo-model';
 export async function runDemo(flags: RunFlags): Promise<void> {
 	const cli = fileURLToPath(new URL('cli.js', import.meta.url));
 	const command = [process.execPath, cli, 'sim', '--model', demoModel, '--startup-delay', '3', '--token-rate', '25', '--max-tokens', '48'];
-	// Debug level shows the backend's own output, so the demo shows what happens inside.
-	const config: Config = configFromFlags({...flags, logLevel: 'debug', idleTimeout: '120'}, command);
+	const config: Config = configFromFlags({...flags, idleTimeout: '120'}, command);
 	const {switchboard} = await runHeadless(config);
 	const {url} = switchboard;
 	process.stdout.write(`
@@ -29,11 +28,14 @@ export async function runDemo(flags: RunFlags): Promise<void> {
     curl -N ${url}/v1/chat/completions -H 'Content-Type: application/json' \\
       -d '{"model": "${demoModel}", "stream": true, "messages": [{"role": "user", "content": "Hello!"}]}'
 
-    python -c 'from openai import OpenAI; c = OpenAI(base_url="${url}/v1", api_key="none"); print(c.chat.completions.create(model="${demoModel}", messages=[{"role": "user", "content": "Hello!"}]).choices[0].message.content)'
+    python -c 'from openai import OpenAI
+client = OpenAI(base_url="${url}/v1", api_key="none")
+reply = client.chat.completions.create(model="${demoModel}", messages=[{"role": "user", "content": "Hello!"}])
+print(reply.choices[0].message.content)'
 
     curl ${url}/health        curl ${url}/logs/tail?lines=20
 
-  Ctrl-C stops the demo and its backend.
+  --log-level debug also shows the backend's own output. Ctrl-C stops the demo and its backend.
 
 `);
 }

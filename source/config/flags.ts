@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import {resolveExecutable, servedModelName} from '../launchers/command.js';
+import {declaredModelName, resolveExecutable, servedModelName} from '../launchers/command.js';
 import {parseDuration} from '../util/duration.js';
 import {ConfigError} from './errors.js';
 import type {Config, LogLevel} from './types.js';
@@ -86,6 +86,7 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 		},
 		models: [{
 			name: servedModelName(command),
+			servedName: declaredModelName(command),
 			launcher: 'local',
 			command,
 			host: '127.0.0.1',

@@ -18,6 +18,8 @@ export interface ServerConfig {
 export interface ModelConfig {
 	/** The name clients use and switchboard shows. */
 	name: string;
+	/** The name the backend itself serves, when known; readiness checks that it lists it. */
+	servedName: string | undefined;
 	launcher: 'local';
 	/** The server command, with optional `{host}` and `{port}` placeholders. */
 	command: string[];

@@ -3,7 +3,7 @@ import type {Readable} from 'node:stream';
 import {Pool} from 'undici';
 import type {Logger} from '../log/logger.js';
 import {KeyChecker} from './auth.js';
-import {proxyErrors, sendError} from './errors.js';
+import {proxyErrors, sendError, type ProxyErrorKind} from './errors.js';
 import {endToEndHeaders} from './headers.js';
 import {ModelSlot} from './model-slot.js';
 import type {ControlMessage, DataMessage, DataPlaneOptions, ModelRoute} from './protocol.js';
@@ -116,6 +116,19 @@ export class DataPlane implements RequestHost {
 		}
 	}
 
+	/** Answers a request that never reached a model, and logs it like any other. */
+	#reject(req: IncomingMessage, res: ServerResponse, kind: ProxyErrorKind, message: string): void {
+		if (kind === proxyErrors.bodyTooLarge) {
+			// The rest of the body is not worth reading: close the connection after answering.
+			res.setHeader('connection', 'close');
+		}
+
+		sendError(res, kind, message);
+		if (this.#logRequests) {
+			this.logger.info({method: req.method, path: req.url, status: kind.status, error: kind.code}, 'request');
+		}
+	}
+
 	readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
 		const url = req.url ?? '/';
 		if (url.startsWith('/v1/') || url === '/v1') {
@@ -127,7 +140,7 @@ export class DataPlane implements RequestHost {
 
 	#onOpenAi(req: IncomingMessage, res: ServerResponse): void {
 		if (!this.#keys.accepts(req.headers.authorization)) {
-			sendError(res, proxyErrors.invalidApiKey, 'Incorrect API key provided. Send it as `Authorization: Bearer <key>`.');
+			this.#reject(req, res, proxyErrors.invalidApiKey, 'Incorrect API key provided. Send it as `Authorization: Bearer <key>`.');
 			return;
 		}
 
@@ -143,8 +156,7 @@ export class DataPlane implements RequestHost {
 		if (contentType === undefined || !contentType.includes('json')) {
 			// Uploads (audio, files) stream through untouched; the size limit holds by their declared length.
 			if (Number(headers['content-length']) > this.options.maxBodyBytes) {
-				res.setHeader('connection', 'close');
-				sendError(res, proxyErrors.bodyTooLarge, `Request body exceeds the limit of ${this.options.maxBodyBytes} bytes.`);
+				this.#reject(req, res, proxyErrors.bodyTooLarge, `Request body exceeds the limit of ${this.options.maxBodyBytes} bytes.`);
 				return;
 			}
 
@@ -157,15 +169,14 @@ export class DataPlane implements RequestHost {
 			try {
 				model = (JSON.parse(body.toString()) as {model?: unknown} | null)?.model;
 			} catch (error) {
-				sendError(res, proxyErrors.invalidJson, `The request body is not valid JSON: ${(error as Error).message}`);
+				this.#reject(req, res, proxyErrors.invalidJson, `The request body is not valid JSON: ${(error as Error).message}`);
 				return;
 			}
 
 			this.#admit(req, res, typeof model === 'string' ? model : undefined, body);
 		}, (error: Error) => {
 			if (error instanceof BodyTooLargeError) {
-				res.setHeader('connection', 'close');
-				sendError(res, proxyErrors.bodyTooLarge, error.message);
+				this.#reject(req, res, proxyErrors.bodyTooLarge, error.message);
 			} else {
 				res.destroy();
 			}
@@ -175,7 +186,7 @@ export class DataPlane implements RequestHost {
 	#admit(req: IncomingMessage, res: ServerResponse, model: string | undefined, body: Buffer | Readable | null): void {
 		const slot = this.#resolve(model);
 		if (!slot) {
-			sendError(res, proxyErrors.notFound, model === undefined
+			this.#reject(req, res, proxyErrors.notFound, model === undefined
 				? 'No model given: set `model` in the request body.'
 				: `The model \`${model}\` does not exist.`);
 			return;
@@ -281,7 +292,7 @@ export class DataPlane implements RequestHost {
 				},
 			});
 		}, (error: Error) => {
-			sendError(res, proxyErrors.bodyTooLarge, error.message);
+			this.#reject(req, res, proxyErrors.bodyTooLarge, error.message);
 		});
 	}
 

@@ -140,6 +140,7 @@ export class ManagedModel {
 			host: config.host,
 			port,
 			pingPath: config.pingPath,
+			expectedModel: config.servedName,
 			env: config.env,
 			logPath: this.#logPath,
 			stopGraceMs: config.stopGraceMs,
@@ -291,7 +292,7 @@ export class ManagedModel {
 	}
 
 	#withLogTail(message: string): string {
-		const tail = this.logs.tail(logLinesInErrors).filter(line => !line.startsWith('switchboard: '));
+		const tail = this.logs.tail(logLinesInErrors).filter(line => !/^switchboard: (starting|stopping) /.test(line));
 		return tail.length === 0 ? message : `${message} Last log lines:\n${tail.join('\n')}`;
 	}
 

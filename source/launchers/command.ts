@@ -30,10 +30,10 @@ export function resolveExecutable(file: string, searchPath = process.env['PATH']
 }
 
 /**
- * The name a server command serves, for logs and `/v1/models`:
- * `--served-model-name`, else `--model`, else the argument after `serve`, else the program.
+ * The name a server command declares it serves: `--served-model-name`, else `--model`
+ * (`--model-path` for SGLang), else the argument after `serve`. Undefined when it declares none.
  */
-export function servedModelName(command: readonly string[]): string {
+export function declaredModelName(command: readonly string[]): string | undefined {
 	const valueOf = (flag: string): string | undefined => {
 		const index = command.findIndex(argument => argument === flag || argument.startsWith(`${flag}=`));
 		if (index === -1) {
@@ -49,6 +49,10 @@ export function servedModelName(command: readonly string[]): string {
 	return valueOf('--served-model-name')
 		?? valueOf('--model')
 		?? valueOf('--model-path')
-		?? (positional?.startsWith('-') ? undefined : positional)
-		?? path.basename(command[0] ?? 'model');
+		?? (positional?.startsWith('-') ? undefined : positional);
+}
+
+/** The name to show and route by: the declared one, else the program's. */
+export function servedModelName(command: readonly string[]): string {
+	return declaredModelName(command) ?? path.basename(command[0] ?? 'model');
 }

@@ -2,8 +2,8 @@ import {createWriteStream, mkdirSync} from 'node:fs';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {execa} from 'execa';
-import {request} from 'undici';
 import {LineSplitter} from './line-splitter.js';
+import {checkReadiness} from './readiness.js';
 import type {Reaper} from './reaper.js';
 import type {ExitInfo, Instance, InstanceListener, Launch, LaunchSpec} from './types.js';
 
@@ -93,17 +93,20 @@ class LocalInstance implements Instance {
 	}
 
 	async #probe(): Promise<void> {
-		const target = this.url + this.spec.pingPath;
+		let warned = false;
 		while (this.#running && this.#wanted) {
-			try {
-				const {statusCode, body} = await request(target, {headersTimeout: 5000, bodyTimeout: 5000});
-				await body.dump();
-				if (statusCode === 200 && this.#running && this.#wanted) {
+			const readiness = await checkReadiness(this.url, this.spec.pingPath, this.spec.expectedModel);
+			if (readiness.ready) {
+				if (this.#running && this.#wanted) {
 					this.listener.onReady();
-					return;
 				}
-			} catch {
-				// Connection refused: vLLM does not listen until the model is loaded.
+
+				return;
+			}
+
+			if (readiness.foreignModels && !warned) {
+				warned = true;
+				this.listener.onLog(`switchboard: port ${this.spec.port} answers for ${readiness.foreignModels.join(', ') || 'no model'}, not ${this.spec.expectedModel}: another server holds it; waiting for ours`);
 			}
 
 			await sleep(probeIntervalMs);

@@ -6,6 +6,8 @@ export interface LaunchSpec {
 	host: string;
 	port: number;
 	pingPath: string;
+	/** When known, readiness also requires `/v1/models` to list this name. */
+	expectedModel: string | undefined;
 	env: Record<string, string>;
 	/** The file this start's output goes to. */
 	logPath: string;

@@ -1,9 +1,9 @@
 /**
- * Every process the bench starts, and the guarantee that each one ends: stopAll() on every path,
- * and a reaper (switchboard's own) for the direct backend should the bench itself be killed.
- * Hosts end by themselves when the bench goes away (their IPC channel closes).
+ * Every process the bench starts, and the guarantee that each one ends: stopAll() on every path;
+ * should the bench itself be killed, a reaper (switchboard's own) ends the backends and binaries
+ * it started, and hosts end themselves when their IPC channel closes.
  */
-import {spawn, type ChildProcess} from 'node:child_process';
+import {spawn, type ChildProcess, type StdioOptions} from 'node:child_process';
 import {closeSync, mkdirSync, openSync, readFileSync} from 'node:fs';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
@@ -14,7 +14,7 @@ import type {HostReady} from './host.js';
 const cliPath = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const hostPath = fileURLToPath(new URL('host.ts', import.meta.url));
 const startTimeoutMs = 30_000;
-/** A host stops its backend first, which may take the backend's own grace period. */
+/** switchboard stops its backend first, which may take the backend's own grace period. */
 const stopGraceMs = 15_000;
 
 /** A running server: where it answers, and the process to measure. */
@@ -23,13 +23,6 @@ export interface Service {
 	readonly url: string;
 	readonly pid: number;
 	stop(): Promise<void>;
-}
-
-export interface HostOptions {
-	/** Keep the host's main thread busy (BENCH_BUSY_MAIN=1). */
-	busyMain: boolean;
-	/** Extra node flags for the host, e.g. --cpu-prof. */
-	nodeFlags: readonly string[];
 }
 
 export class Processes {
@@ -43,27 +36,31 @@ export class Processes {
 
 	/** `switchboard sim` on a free port, for direct measurements. */
 	async sim(name: string, simFlags: readonly string[]): Promise<Service> {
-		const logPath = this.#logPath(name);
-		const child = this.#spawn(name, logPath, [cliPath, 'sim', ...simFlags, '--port', '0'], {
-			// Its own process group, so the reaper can end it.
-			detached: true,
-			stdio: 'ignore',
-		});
-		if (child.pid > 0) {
-			this.#reaper.watch(child.pid);
-		}
-
-		const match = await child.waitFor(() => /Starting vLLM server on (http:\/\/\S+)/.exec(readFileSync(logPath, 'utf8')));
+		const child = this.#spawnReaped(name, [cliPath, 'sim', ...simFlags, '--port', '0']);
+		const match = await child.waitFor(() => /Starting vLLM server on (http:\/\/\S+)/.exec(child.log()));
 		return child.service(match[1]!);
 	}
 
-	/** switchboard (test/bench/host.ts) in front of `switchboard sim <simFlags>`. */
-	async host(name: string, simFlags: readonly string[], options: HostOptions): Promise<Service> {
-		const logPath = this.#logPath(name);
+	/** The switchboard binary, as users run it headless, in front of `switchboard sim <simFlags>`. */
+	async switchboard(name: string, simFlags: readonly string[]): Promise<Service> {
+		const child = this.#spawnReaped(name, [
+			cliPath, '--no-ui', '--port', '0', '--idle-timeout', '0', '--max-queue', '2000', '--log-dir', this.#backendLogDir(name),
+			'--', process.execPath, cliPath, 'sim', ...simFlags,
+		]);
+		const match = await child.waitFor(() => /"url":"(http:\/\/[^"]+)"/.exec(child.log()));
+		return child.service(match[1]!);
+	}
+
+	/**
+	 * switchboard in test/bench/host.ts (the same wiring as the binary), for what only a host can
+	 * do: keep its main thread busy (BENCH_BUSY_MAIN=1).
+	 */
+	async host(name: string, simFlags: readonly string[], busyMain: boolean): Promise<Service> {
 		let ready: HostReady | undefined;
-		const child = this.#spawn(name, logPath, [...options.nodeFlags, '--import', 'tsx', hostPath, path.join(this.workDir, `${name}-backend`), ...simFlags], {
-			env: {...process.env, BENCH_BUSY_MAIN: options.busyMain ? '1' : '0'},
-			stdio: 'ipc',
+		const child = this.#spawn(name, ['--import', 'tsx', hostPath, this.#backendLogDir(name), ...simFlags], {
+			detached: false,
+			env: {...process.env, BENCH_BUSY_MAIN: busyMain ? '1' : '0'},
+			ipc: true,
 		});
 		child.proc.once('message', message => {
 			ready = message as HostReady;
@@ -77,19 +74,27 @@ export class Processes {
 		this.#reaper.dismiss();
 	}
 
-	#logPath(name: string): string {
-		return path.join(this.workDir, `${name}.log`);
+	#backendLogDir(name: string): string {
+		return path.join(this.workDir, `${name}-backend`);
 	}
 
-	/** Runs node with `args`, its stdout and stderr appended to `logPath`. */
-	#spawn(name: string, logPath: string, args: string[], options: {detached?: boolean; env?: NodeJS.ProcessEnv; stdio: 'ignore' | 'ipc'}): Child {
+	/** In a process group of its own, which the reaper ends if the bench dies first. */
+	#spawnReaped(name: string, args: string[]): Child {
+		const child = this.#spawn(name, args, {detached: true, env: process.env, ipc: false});
+		if (child.pid > 0) {
+			this.#reaper.watch(child.pid);
+		}
+
+		return child;
+	}
+
+	/** Runs node with `args`, its stdout and stderr going to `<workDir>/<name>.log`. */
+	#spawn(name: string, args: string[], options: {detached: boolean; env: NodeJS.ProcessEnv; ipc: boolean}): Child {
+		const logPath = path.join(this.workDir, `${name}.log`);
 		const log = openSync(logPath, 'a');
 		try {
-			const proc = spawn(process.execPath, args, {
-				detached: options.detached ?? false,
-				env: options.env ?? process.env,
-				stdio: ['ignore', log, log, ...(options.stdio === 'ipc' ? ['ipc' as const] : [])],
-			});
+			const stdio: StdioOptions = options.ipc ? ['ignore', log, log, 'ipc'] : ['ignore', log, log];
+			const proc = spawn(process.execPath, args, {detached: options.detached, env: options.env, stdio});
 			const child = new Child(name, proc, logPath, () => {
 				this.#running.delete(child);
 				this.#reaper.forget(child.pid);
@@ -120,6 +125,10 @@ class Child {
 
 	get running(): boolean {
 		return this.proc.exitCode === null && this.proc.signalCode === null;
+	}
+
+	log(): string {
+		return readFileSync(this.logPath, 'utf8');
 	}
 
 	/** Polls `ready` until it gives a value; fails if the process exits or takes too long. */
@@ -158,7 +167,7 @@ class Child {
 	}
 
 	#logTail(): string {
-		return readFileSync(this.logPath, 'utf8').split('\n').slice(-15).join('\n');
+		return this.log().split('\n').slice(-15).join('\n');
 	}
 }
 

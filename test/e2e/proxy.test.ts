@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {after, describe, it} from 'node:test';
 import OpenAI from 'openai';
+import {startSim} from '../../source/sim/server.js';
 import {isAlive, SwitchboardProcess, simCommand, until} from '../helpers/switchboard-process.js';
 
 const running: SwitchboardProcess[] = [];
@@ -216,6 +217,25 @@ describe('bad input gets a clear error and switchboard keeps running', () => {
 		const tail = await fetch(`${switchboard.url}/logs/tail?lines=5`, {headers: {authorization: 'Bearer sekret'}});
 		assert.equal(tail.status, 200);
 		assert.match(await tail.text(), /switchboard: starting test-model/);
+	});
+
+	it('never mistakes another server on the backend\'s port for the backend', async () => {
+		const foreign = await startSim({model: 'someone-elses-model', port: 0});
+		try {
+			const switchboard = await start(['--target-port', String(foreign.port)], simCommand('--startup-delay', '0.5'));
+			const response = await fetch(`${switchboard.url}/v1/chat/completions`, {
+				method: 'POST',
+				headers: {'content-type': 'application/json'},
+				body: JSON.stringify({model: 'test-model', messages: [{role: 'user', content: 'hi'}]}),
+			});
+			assert.equal(response.status, 503);
+			const body = await response.json() as {error: {message: string}};
+			assert.match(body.error.message, /while loading/);
+			assert.match(body.error.message, /address already in use|EADDRINUSE/i);
+			assert.equal(foreign.stats().inferenceRequests, 0, 'nothing was sent to the foreign server');
+		} finally {
+			await foreign.close();
+		}
 	});
 
 	it('refuses to start with a command that does not exist', async () => {

@@ -33,6 +33,7 @@ const minute = 60_000;
 function modelConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
 	return {
 		name: 'm',
+		servedName: 'm',
 		launcher: 'local',
 		command: ['vllm', 'serve', 'm'],
 		host: '127.0.0.1',
