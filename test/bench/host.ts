@@ -1,12 +1,13 @@
 /**
- * switchboard under test, in a process of its own so the bench can read its CPU time and memory
- * from /proc without counting the load generator. Wired like `switchboard --no-ui`: JSON logs at
- * INFO on fd 1 (the bench points fd 1 at a file, so log I/O is real), the local launcher, and a
- * backend `switchboard sim <argv[3…]>` started by the first request.
+ * switchboard wired like `switchboard --no-ui` (JSON logs at INFO on fd 1, which the bench points
+ * at a file so log I/O is real; the local launcher; a backend `switchboard sim <argv[3…]>` started
+ * by the first request), for what the binary cannot do: BENCH_BUSY_MAIN=1 keeps the main thread
+ * busy as a UI's frames would. The bench compares it with itself idle, since running under tsx
+ * costs this process memory (~30 MB) and a thread that the binary does not have.
  *
  * Usage (by proxy.ts, with an IPC channel): host.ts <backend log dir> <sim flags…>
  * Sends {url} over IPC once listening; stops its backend and exits on SIGTERM, SIGINT or when
- * the bench goes away. BENCH_BUSY_MAIN=1 keeps the main thread busy as a UI's frames would.
+ * the bench goes away.
  */
 import {fileURLToPath} from 'node:url';
 import {configFromFlags, type RunFlags} from '../../dist/config/flags.js';
@@ -25,11 +26,11 @@ if (logDir === undefined || !process.send) {
 	throw new Error('host.ts is started by proxy.ts: host.ts <backend log dir> <sim flags…>, with an IPC channel');
 }
 
+/** The defaults of the binary, plus the flags proxy.ts gives it. */
 const flags: RunFlags = {
 	port: 0,
 	host: '127.0.0.1',
 	targetPort: undefined,
-	// Never stop the backend in the middle of the bench.
 	idleTimeout: '0',
 	pingPath: '/health',
 	apiKey: [],
@@ -37,8 +38,7 @@ const flags: RunFlags = {
 	logFormat: 'json',
 	logDir,
 	ui: false,
-	startupTimeout: '60s',
-	// Room for the 1,000 streams should they arrive before the backend is ready.
+	startupTimeout: '15m',
 	maxQueue: 2000,
 	maxWait: undefined,
 	maxBodySize: '32mb',

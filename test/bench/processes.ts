@@ -29,8 +29,11 @@ export class Processes {
 	readonly #running = new Set<Child>();
 	readonly #reaper = new Reaper(stopGraceMs);
 
-	/** Logs of every process go to files in `workDir`. */
-	constructor(private readonly workDir: string) {
+	/**
+	 * Logs of every process go to files in `workDir`; `switchboardNodeFlags` (e.g. --cpu-prof)
+	 * go to every switchboard process, never to backends.
+	 */
+	constructor(private readonly workDir: string, private readonly switchboardNodeFlags: readonly string[]) {
 		mkdirSync(workDir, {recursive: true});
 	}
 
@@ -44,6 +47,7 @@ export class Processes {
 	/** The switchboard binary, as users run it headless, in front of `switchboard sim <simFlags>`. */
 	async switchboard(name: string, simFlags: readonly string[]): Promise<Service> {
 		const child = this.#spawnReaped(name, [
+			...this.switchboardNodeFlags,
 			cliPath, '--no-ui', '--port', '0', '--idle-timeout', '0', '--max-queue', '2000', '--log-dir', this.#backendLogDir(name),
 			'--', process.execPath, cliPath, 'sim', ...simFlags,
 		]);
@@ -57,7 +61,7 @@ export class Processes {
 	 */
 	async host(name: string, simFlags: readonly string[], busyMain: boolean): Promise<Service> {
 		let ready: HostReady | undefined;
-		const child = this.#spawn(name, ['--import', 'tsx', hostPath, this.#backendLogDir(name), ...simFlags], {
+		const child = this.#spawn(name, [...this.switchboardNodeFlags, '--import', 'tsx', hostPath, this.#backendLogDir(name), ...simFlags], {
 			detached: false,
 			env: {...process.env, BENCH_BUSY_MAIN: busyMain ? '1' : '0'},
 			ipc: true,

@@ -1,15 +1,16 @@
 /**
  * `npm run bench`: what switchboard costs over talking to a vLLM server directly, in one run.
  * The backend is `switchboard sim` answering at once (no token delay), so the figures are
- * switchboard's own; the load comes from this process, switchboard runs in test/bench/host.ts,
- * and each backend in a process of its own.
+ * switchboard's own. The load comes from this process; switchboard (the binary, `--no-ui`) and
+ * each backend run in processes of their own, measured from outside through /proc (Linux).
+ * The main-thread test runs switchboard in test/bench/host.ts instead, and compares it with itself.
  *
  * Prints a markdown table on stdout (progress on stderr) and writes test/bench/results.json.
  * Times never fail the run; broken measurements (errors, non-2xx answers) do.
  *
  * Env: BENCH_SECONDS (default 10): length of each load measurement.
- *      BENCH_CPU_PROF=<dir>: run every switchboard host under `node --cpu-prof` into <dir>
- *      (one profile for the main thread, one for the data-plane worker).
+ *      BENCH_CPU_PROF=<dir>: run every switchboard process under `node --cpu-prof`, profiles
+ *      into <dir> (one for the main thread, one for the data-plane worker).
  */
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
@@ -18,9 +19,10 @@ import {fileURLToPath} from 'node:url';
 import {request} from 'undici';
 import {runLoad, type LoadResult} from './load.js';
 import {cpuTimeMs, residentMb} from './proc.js';
-import {Processes, type HostOptions, type Service} from './processes.js';
+import {Processes, type Service} from './processes.js';
 import {buildRows, markdownTable, type Measurements} from './report.js';
 import {chatBody, chatPath, jsonHeaders, modelName} from './requests.js';
+import type {Summary} from './stats.js';
 import {timeToFirstChunk, withOpenStreams} from './streams.js';
 
 const seconds = positiveNumber('BENCH_SECONDS', 10);
@@ -36,11 +38,11 @@ const instantBackend = ['--model', modelName, '--token-rate', '0', '--ttft', '0'
 const slowBackend = ['--model', modelName, '--token-rate', '1', '--max-tokens', '600', '--max-num-seqs', '2000', '--startup-delay', '0'];
 
 const profileDir = process.env['BENCH_CPU_PROF'];
-const hostNodeFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [];
+const profileFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [];
 
 async function main(): Promise<void> {
 	const workDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-'));
-	const processes = new Processes(workDir);
+	const processes = new Processes(workDir, profileFlags);
 	const stop = stopConditions();
 	let measurements: Measurements | undefined;
 	try {
@@ -65,10 +67,9 @@ async function main(): Promise<void> {
 }
 
 async function measureAll(processes: Processes): Promise<Measurements> {
-	const idle: HostOptions = {busyMain: false, nodeFlags: hostNodeFlags};
 	progress(`starting a direct backend and switchboard in front of another (${seconds} s per measurement)`);
 	const direct = await processes.sim('direct-sim', instantBackend);
-	const switchboard = await processes.host('switchboard', instantBackend, idle);
+	const switchboard = await processes.switchboard('switchboard', instantBackend);
 	await firstAnswer(direct, 16);
 	// The first request through switchboard starts its backend.
 	await firstAnswer(switchboard, 16);
@@ -85,19 +86,25 @@ async function measureAll(processes: Processes): Promise<Measurements> {
 	await switchboard.stop();
 	await direct.stop();
 
-	const busy = await processes.host('switchboard-busy-main', instantBackend, {...idle, busyMain: true});
-	await firstAnswer(busy, 16);
-	const latencyBusy = await measureLoad(busy, 1);
-	await busy.stop();
-
-	const rss = await measureOpenStreams(processes, idle);
+	const hostIdle = await measureHostLatency(processes, false);
+	const hostBusyMain = await measureHostLatency(processes, true);
+	const rss = await measureOpenStreams(processes);
 	return {
-		latency: {direct: latencyDirect.result.latency, switchboard: latencySwitchboard.result.latency, switchboardBusyMain: latencyBusy.result.latency},
+		latency: {direct: latencyDirect.result.latency, switchboard: latencySwitchboard.result.latency, hostIdle, hostBusyMain},
 		throughput: {direct: throughputDirect.result.requestsPerSecond, switchboard: throughputSwitchboard.result.requestsPerSecond},
 		cpuMsPerRequest: {backend: throughputDirect.cpuMsPerRequest, switchboard: throughputSwitchboard.cpuMsPerRequest},
 		firstChunk,
 		rss,
 	};
+}
+
+/** Latency at one connection through test/bench/host.ts, its main thread idle or busy. */
+async function measureHostLatency(processes: Processes, busyMain: boolean): Promise<Summary> {
+	const host = await processes.host(busyMain ? 'host-busy-main' : 'host-idle', instantBackend, busyMain);
+	await firstAnswer(host, 16);
+	const {result} = await measureLoad(host, 1);
+	await host.stop();
+	return result.latency;
 }
 
 /** A warm-up run, then the measured one, with the CPU time `service` spent on it. */
@@ -111,8 +118,8 @@ async function measureLoad(service: Service, connections: number): Promise<{resu
 	return {result, cpuMsPerRequest};
 }
 
-async function measureOpenStreams(processes: Processes, options: HostOptions): Promise<Measurements['rss']> {
-	const host = await processes.host('switchboard-streams', slowBackend, options);
+async function measureOpenStreams(processes: Processes): Promise<Measurements['rss']> {
+	const host = await processes.switchboard('switchboard-streams', slowBackend);
 	await firstAnswer(host, 1);
 	const idleMb = residentMb(host.pid);
 	progress(`opening ${openStreamCount} streams through switchboard (idle RSS ${idleMb.toFixed(1)} MB)`);

@@ -2,8 +2,8 @@
 import type {Summary} from './stats.js';
 
 export interface Measurements {
-	/** Latency at one connection, non-streaming, ms. */
-	latency: {direct: Summary; switchboard: Summary; switchboardBusyMain: Summary};
+	/** Latency at one connection, non-streaming, ms: direct, the binary, host.ts idle and with its main thread busy. */
+	latency: {direct: Summary; switchboard: Summary; hostIdle: Summary; hostBusyMain: Summary};
 	/** Requests per second at 64 connections. */
 	throughput: {direct: number; switchboard: number};
 	/** CPU ms per request during the 64-connection runs: the direct backend's, and switchboard's own process. */
@@ -28,9 +28,6 @@ export interface Row {
 
 export function buildRows(m: Measurements): Row[] {
 	const {latency, throughput, cpuMsPerRequest, firstChunk, rss} = m;
-	const addedP99Idle = latency.switchboard.p99 - latency.direct.p99;
-	const addedP99Busy = latency.switchboardBusyMain.p99 - latency.direct.p99;
-	const busyRatio = addedP99Busy / addedP99Idle;
 	return [
 		added('latency mean, 1 connection', latency.direct.mean, latency.switchboard.mean, 0.25),
 		added('latency p99, 1 connection', latency.direct.p99, latency.switchboard.p99),
@@ -52,13 +49,23 @@ export function buildRows(m: Measurements): Row[] {
 			target: '≤ 150 MB',
 			met: rss.openMb <= 150,
 		},
-		{
-			...row('latency p99, 1 connection, main thread busy 8 ms every 100 ms', 'ms', latency.direct.p99, latency.switchboardBusyMain.p99),
-			comparison: {kind: 'ratio', value: busyRatio, versus: 'idle added p99'},
-			target: '≤ 1.10× idle added p99',
-			met: busyRatio <= 1.1,
-		},
+		added('latency p99, 1 connection, host.ts idle', latency.direct.p99, latency.hostIdle.p99),
+		busyMainRow(latency.direct.p99, latency.hostIdle.p99, latency.hostBusyMain.p99),
 	];
+}
+
+/** The p99 that switchboard adds with its main thread busy, as a multiple of what it adds idle. */
+function busyMainRow(direct: number, idle: number, busy: number): Row {
+	const addedIdle = idle - direct;
+	const ratio = (busy - direct) / addedIdle;
+	// Below the direct figure, idle switchboard added nothing measurable: no ratio to take.
+	const measurable = addedIdle > 0;
+	return {
+		...row('latency p99, 1 connection, host.ts main thread busy 8 ms every 100 ms', 'ms', direct, busy),
+		comparison: measurable ? {kind: 'ratio', value: ratio, versus: 'idle added p99'} : null,
+		target: '≤ 1.10× idle added p99',
+		met: measurable ? ratio <= 1.1 : null,
+	};
 }
 
 function row(metric: string, unit: Unit, direct: number | null, switchboard: number): Row {
