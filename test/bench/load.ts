@@ -9,7 +9,8 @@ import {summarize, type Summary} from './stats.js';
 export interface LoadResult {
 	requests: number;
 	requestsPerSecond: number;
-	/** Milliseconds from writing a request to the end of its response. */
+	/** Milliseconds from writing a request to the end of its response, each and summarized. */
+	samples: number[];
 	latency: Summary;
 }
 
@@ -38,6 +39,7 @@ export async function runLoad(origin: string, connections: number, seconds: numb
 	return {
 		requests: samples.length,
 		requestsPerSecond: samples.length / result.duration,
+		samples,
 		latency: summarize(samples),
 	};
 }

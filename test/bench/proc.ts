@@ -3,6 +3,7 @@
  * switchboard neither runs code in it nor counts the load generator.
  */
 import {readFileSync} from 'node:fs';
+import {setTimeout as sleep} from 'node:timers/promises';
 
 /** USER_HZ: /proc reports CPU times in these ticks; Linux fixes it at 100 for user space. */
 const ticksPerSecond = 100;
@@ -26,4 +27,21 @@ export function residentMb(pid: number): number {
 	}
 
 	return Number(match[1]) / 1024;
+}
+
+/** The fraction of the machine's CPU time (all cores) spent busy over the next `ms`. */
+export async function machineBusyFraction(ms: number): Promise<number> {
+	const before = machineTicks();
+	await sleep(ms);
+	const after = machineTicks();
+	const total = after.total - before.total;
+	return total === 0 ? 0 : 1 - ((after.idle - before.idle) / total);
+}
+
+function machineTicks(): {total: number; idle: number} {
+	// The first line of /proc/stat: cpu user nice system idle iowait irq softirq steal, then guest
+	// times that user and nice already include.
+	const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+	const total = fields.reduce((sum, value) => sum + value, 0);
+	return {total, idle: fields[3]! + fields[4]!};
 }

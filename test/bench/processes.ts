@@ -95,7 +95,7 @@ export class Processes {
 	/** Runs node with `args`, its stdout and stderr going to `<workDir>/<name>.log`. */
 	#spawn(name: string, args: string[], options: {detached: boolean; env: NodeJS.ProcessEnv; ipc: boolean}): Child {
 		const logPath = path.join(this.workDir, `${name}.log`);
-		const log = openSync(logPath, 'a');
+		const log = openSync(logPath, 'w');
 		try {
 			const stdio: StdioOptions = options.ipc ? ['ignore', log, log, 'ipc'] : ['ignore', log, log];
 			const proc = spawn(process.execPath, args, {detached: options.detached, env: options.env, stdio});

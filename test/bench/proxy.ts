@@ -18,17 +18,21 @@ import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {request} from 'undici';
 import {runLoad, type LoadResult} from './load.js';
-import {cpuTimeMs, residentMb} from './proc.js';
+import {cpuTimeMs, machineBusyFraction, residentMb} from './proc.js';
 import {Processes, type Service} from './processes.js';
 import {buildRows, markdownTable, type Measurements} from './report.js';
 import {chatBody, chatPath, jsonHeaders, modelName} from './requests.js';
-import type {Summary} from './stats.js';
+import {summarize, type Summary} from './stats.js';
 import {timeToFirstChunk, withOpenStreams} from './streams.js';
 
 const seconds = positiveNumber('BENCH_SECONDS', 10);
-const warmupSeconds = Math.min(2, seconds);
+/** Tail latency settles only after a few seconds of load (JIT tiers, heap sizing). */
+const warmupSeconds = Math.min(5, seconds);
 /** Sequential streaming requests per side: a few hundred at the default length. */
 const firstChunkRequests = Math.round(50 * seconds);
+const firstChunkWarmup = 50;
+/** Hosts per side in the main-thread test, each measured for a share of `seconds`. */
+const busyMainRounds = 2;
 const openStreamCount = 1000;
 const resultsPath = fileURLToPath(new URL('results.json', import.meta.url));
 
@@ -41,6 +45,11 @@ const profileDir = process.env['BENCH_CPU_PROF'];
 const profileFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [];
 
 async function main(): Promise<void> {
+	const environment = await describeEnvironment();
+	if (environment.busyBefore > 0.1) {
+		progress(`the machine is ${Math.round(environment.busyBefore * 100)}% busy before the bench: expect skewed figures`);
+	}
+
 	const workDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-'));
 	const processes = new Processes(workDir, profileFlags);
 	const stop = stopConditions();
@@ -61,7 +70,7 @@ async function main(): Promise<void> {
 
 	const rows = buildRows(measurements);
 	process.stdout.write(`${markdownTable(rows)}\n`);
-	writeFileSync(resultsPath, `${JSON.stringify({...environment(), rows, measurements}, null, '\t')}\n`);
+	writeFileSync(resultsPath, `${JSON.stringify({...environment, rows, measurements}, null, '\t')}\n`);
 	progress(`results written to ${path.relative(process.cwd(), resultsPath)}`);
 	rmSync(workDir, {recursive: true, force: true});
 }
@@ -80,14 +89,13 @@ async function measureAll(processes: Processes): Promise<Measurements> {
 	const throughputSwitchboard = await measureLoad(switchboard, 64);
 	progress(`first chunk of ${firstChunkRequests} sequential streaming requests`);
 	const firstChunk = {
-		direct: await timeToFirstChunk(direct.url, firstChunkRequests, 50),
-		switchboard: await timeToFirstChunk(switchboard.url, firstChunkRequests, 50),
+		direct: await timeToFirstChunk(direct.url, firstChunkRequests, firstChunkWarmup),
+		switchboard: await timeToFirstChunk(switchboard.url, firstChunkRequests, firstChunkWarmup),
 	};
 	await switchboard.stop();
 	await direct.stop();
 
-	const hostIdle = await measureHostLatency(processes, false);
-	const hostBusyMain = await measureHostLatency(processes, true);
+	const {idle: hostIdle, busyMain: hostBusyMain} = await measureBusyMain(processes);
 	const rss = await measureOpenStreams(processes);
 	return {
 		latency: {direct: latencyDirect.result.latency, switchboard: latencySwitchboard.result.latency, hostIdle, hostBusyMain},
@@ -98,13 +106,27 @@ async function measureAll(processes: Processes): Promise<Measurements> {
 	};
 }
 
-/** Latency at one connection through test/bench/host.ts, its main thread idle or busy. */
-async function measureHostLatency(processes: Processes, busyMain: boolean): Promise<Summary> {
-	const host = await processes.host(busyMain ? 'host-busy-main' : 'host-idle', instantBackend, busyMain);
-	await firstAnswer(host, 16);
-	const {result} = await measureLoad(host, 1);
-	await host.stop();
-	return result.latency;
+/**
+ * Latency at one connection through test/bench/host.ts with its main thread idle, and busy.
+ * The difference is small next to how much one process differs from the next, so each side
+ * runs in several fresh hosts, alternating (idle busy, busy idle, …) so that drift during the run
+ * falls on both alike, and their samples are pooled.
+ */
+async function measureBusyMain(processes: Processes): Promise<{idle: Summary; busyMain: Summary}> {
+	const samples = {idle: [] as number[], busyMain: [] as number[]};
+	for (let round = 0; round < busyMainRounds; round++) {
+		for (const busyMain of round % 2 === 0 ? [false, true] : [true, false]) {
+			const host = await processes.host(`host-${busyMain ? 'busy-main' : 'idle'}-${round + 1}`, instantBackend, busyMain);
+			await firstAnswer(host, 16);
+			await runLoad(host.url, 1, warmupSeconds);
+			const result = await runLoad(host.url, 1, seconds / busyMainRounds);
+			progress(`${host.name}: p99 ${result.latency.p99.toFixed(3)} ms`);
+			(busyMain ? samples.busyMain : samples.idle).push(...result.samples);
+			await host.stop();
+		}
+	}
+
+	return {idle: summarize(samples.idle), busyMain: summarize(samples.busyMain)};
 }
 
 /** A warm-up run, then the measured one, with the CPU time `service` spent on it. */
@@ -123,7 +145,8 @@ async function measureOpenStreams(processes: Processes): Promise<Measurements['r
 	await firstAnswer(host, 1);
 	const idleMb = residentMb(host.pid);
 	progress(`opening ${openStreamCount} streams through switchboard (idle RSS ${idleMb.toFixed(1)} MB)`);
-	const openMb = await withOpenStreams(host.url, openStreamCount, 600, 60_000, () => residentMb(host.pid));
+	// Two seconds: two tokens through every stream, so the reading is of relaying, not only of opening.
+	const openMb = await withOpenStreams(host.url, openStreamCount, 600, 2000, () => residentMb(host.pid));
 	progress(`RSS with ${openStreamCount} open streams: ${openMb.toFixed(1)} MB`);
 	await host.stop();
 	return {streams: openStreamCount, idleMb, openMb};
@@ -170,15 +193,24 @@ function stopConditions(): {promise: Promise<never>; dispose(): void} {
 	};
 }
 
-function environment(): Record<string, unknown> {
+interface Environment {
+	date: string;
+	node: string;
+	cpus: number;
+	cpuModel: string;
+	/** Fraction of all CPUs busy in the second before the bench: other work skews every figure. */
+	busyBefore: number;
+	secondsPerMeasurement: number;
+}
+
+async function describeEnvironment(): Promise<Environment> {
 	const cpus = os.cpus();
 	return {
 		date: new Date().toISOString(),
 		node: process.version,
 		cpus: cpus.length,
 		cpuModel: cpus[0]?.model ?? 'unknown',
-		// Other work on the machine skews every figure; this shows whether there was some.
-		loadAverage1m: os.loadavg()[0],
+		busyBefore: await machineBusyFraction(1000),
 		secondsPerMeasurement: seconds,
 	};
 }

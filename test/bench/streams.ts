@@ -46,9 +46,11 @@ async function firstChunkMs(pool: Pool): Promise<number> {
 
 /**
  * Opens `count` long streaming requests at once (one connection each), waits until every one
- * has received its first chunk, runs `measure` while they are all open, then aborts them.
+ * has received its first chunk, holds them `holdMs` longer so that tokens are flowing through all
+ * of them, runs `measure` while they are all open, then aborts them.
  */
-export async function withOpenStreams<T>(origin: string, count: number, maxTokens: number, timeoutMs: number, measure: () => T): Promise<T> {
+export async function withOpenStreams<T>(origin: string, count: number, maxTokens: number, holdMs: number, measure: () => T): Promise<T> {
+	const timeoutMs = 60_000;
 	const pool = new Pool(origin, {connections: count, headersTimeout: timeoutMs, bodyTimeout: 0});
 	const controller = new AbortController();
 	// One signal aborts every stream (and the timer below).
@@ -60,6 +62,7 @@ export async function withOpenStreams<T>(origin: string, count: number, maxToken
 		await Promise.race([opened, sleep(timeoutMs, undefined, {signal: controller.signal}).then(() => {
 			throw new Error(`${count} streams did not all start within ${timeoutMs / 1000} s`);
 		})]);
+		await sleep(holdMs);
 		return measure();
 	} finally {
 		controller.abort();
