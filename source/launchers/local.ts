@@ -1,13 +1,14 @@
-import {createWriteStream, mkdirSync} from 'node:fs';
+import {spawn} from 'node:child_process';
+import {closeSync, fstatSync, mkdirSync, openSync} from 'node:fs';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
-import {execa} from 'execa';
-import {LineSplitter} from './line-splitter.js';
+import {LogFollower} from './log-follower.js';
 import {checkReadiness} from './readiness.js';
 import type {Reaper} from './reaper.js';
 import type {ExitInfo, Instance, InstanceListener, Launch, LaunchSpec} from './types.js';
 
 const probeIntervalMs = 250;
+const logPollMs = 200;
 
 /**
  * Runs a backend as a child process in its own process group, so that stopping it reaches
@@ -30,41 +31,44 @@ class LocalInstance implements Instance {
 		const host = spec.host.includes(':') ? `[${spec.host}]` : spec.host;
 		this.url = `http://${host}:${spec.port}`;
 		mkdirSync(path.dirname(spec.logPath), {recursive: true});
-		const logFile = createWriteStream(spec.logPath, {flags: 'a'});
+		const logFd = openSync(spec.logPath, 'a');
+		const logStart = fstatSync(logFd).size;
 		const [file, ...args] = spec.command;
-		const child = execa(file!, args, {
+		// The log file's descriptor goes straight to the child: its output never passes through us.
+		const child = spawn(file!, args, {
 			detached: true,
-			stdin: 'ignore',
-			buffer: false,
-			reject: false,
-			cleanup: false,
-			env: spec.env,
+			stdio: ['ignore', logFd, logFd],
+			env: {...process.env, ...spec.env},
 		});
+		closeSync(logFd);
 		this.pid = child.pid;
 		if (this.pid !== undefined) {
 			reaper.watch(this.pid);
 		}
-		for (const stream of [child.stdout, child.stderr]) {
-			const lines = new LineSplitter(line => {
-				listener.onLog(line);
-			});
-			stream.on('data', (chunk: Buffer) => {
-				logFile.write(chunk);
-				lines.push(chunk);
-			});
-			stream.once('end', () => {
-				lines.flush();
-			});
-		}
 
-		this.#exited = child.then(result => {
-			this.#running = false;
-			logFile.end();
-			return {
-				code: result.exitCode ?? null,
-				signal: result.signal ?? null,
-				description: describeExit(result),
+		const follower = new LogFollower(spec.logPath, logStart, line => {
+			listener.onLog(line);
+		}, logPollMs);
+		this.#exited = new Promise(resolve => {
+			const exited = (info: ExitInfo) => {
+				if (!this.#running) {
+					return;
+				}
+
+				this.#running = false;
+				// Its last words (often the reason it died) are read before anyone hears of the exit.
+				follower.close();
+				resolve(info);
 			};
+
+			child.once('error', error => {
+				if (this.pid === undefined) {
+					exited({code: null, signal: null, description: `could not start: ${error.message}`});
+				}
+			});
+			child.once('exit', (code, signal) => {
+				exited({code, signal, description: signal ? `was killed by ${signal}` : `exited with code ${code}`});
+			});
 		});
 		this.#gone = this.#exited.then(async () => {
 			// The leader is gone; anything it left in its group goes too.
@@ -152,12 +156,4 @@ class LocalInstance implements Instance {
 			// Already gone.
 		}
 	}
-}
-
-function describeExit(result: {exitCode?: number; signal?: string; failed: boolean; originalMessage?: string; shortMessage?: string}): string {
-	if (result.exitCode === undefined && result.signal === undefined) {
-		return `could not start: ${result.originalMessage ?? result.shortMessage ?? 'unknown error'}`;
-	}
-
-	return result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
 }
