@@ -326,6 +326,12 @@ export class DataPlane implements RequestHost {
 		await Promise.all([...this.#pools.values()].map(pool => pool.destroy()));
 		this.#server.closeAllConnections();
 		await closed;
+		// The thread is terminated next: its buffered log lines go out first.
+		await new Promise<void>(resolve => {
+			this.logger.flush(() => {
+				resolve();
+			});
+		});
 		this.post({type: 'closed'});
 	}
 }

@@ -15,12 +15,22 @@ export const backendOutput = 'backend output';
 
 const hiddenKeys = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'component']);
 
+/** Lines wait at most this long in the buffer, so a quiet log still shows up promptly. */
+const flushIntervalMs = 200;
+
 /**
  * Both planes log through this, each writing straight to fd 1 (a worker thread's
- * process.stdout would hop through the main thread).
+ * process.stdout would hop through the main thread). Lines are buffered and written in
+ * batches: one write per request line would be a system call on the proxy's hot path.
  */
 export function createLogger(options: LoggerOptions): Logger {
-	const destination = pino.destination({dest: 1, sync: true});
+	const destination = pino.destination({dest: 1, sync: false, minLength: 4096});
+	setInterval(() => {
+		destination.flush();
+	}, flushIntervalMs).unref();
+	process.once('exit', () => {
+		destination.flushSync();
+	});
 	const stream: DestinationStream = options.json ? destination : humanStream(destination);
 	return pino({level: options.level, base: undefined}, stream);
 }

@@ -57,7 +57,7 @@ describe('one model on demand, through the real binary', () => {
 		assert.equal(typeof health['last_request'], 'number');
 		assert.equal(health['state'], 'ready');
 		assert.equal(loadings(switchboard), 1);
-		assert.ok(switchboard.count(line => line.msg === 'request' && line['status'] === 200) >= 3, 'one JSON log line per request');
+		await until(() => switchboard.count(line => line.msg === 'request' && line['status'] === 200) === 3, 5000, 'one JSON log line per request');
 	});
 
 	it('holds 50 concurrent requests through a cold start and starts the backend once', async () => {
