@@ -1,3 +1,5 @@
+import {accessSync, constants, mkdirSync} from 'node:fs';
+import {ConfigError} from './config/errors.js';
 import type {Config} from './config/types.js';
 import {localLauncher} from './launchers/local.js';
 import {Reaper} from './launchers/reaper.js';
@@ -14,6 +16,7 @@ export interface HeadlessRun {
  * exiting. A second signal, or a crash, leaves the rest to the reaper.
  */
 export async function runHeadless(config: Config): Promise<HeadlessRun> {
+	ensureWritableDirectory(config.server.logDir);
 	const logger = createLogger({level: config.server.logLevel, json: config.server.jsonLogs});
 	const reaper = new Reaper(Math.max(...config.models.map(model => model.stopGraceMs)));
 	let switchboard: Switchboard;
@@ -54,4 +57,13 @@ export async function runHeadless(config: Config): Promise<HeadlessRun> {
 	});
 
 	return {switchboard, logger};
+}
+
+function ensureWritableDirectory(directory: string): void {
+	try {
+		mkdirSync(directory, {recursive: true});
+		accessSync(directory, constants.W_OK);
+	} catch (error) {
+		throw new ConfigError(`The log directory ${directory} cannot be written: ${(error as Error).message}. Choose another with --log-dir.`);
+	}
 }

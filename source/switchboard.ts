@@ -30,6 +30,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 	const fleetLog = logger.child({component: 'fleet'});
 	const routes = (): ModelRoute[] => fleet.models.map(model => ({
 		name: model.name,
+		state: model.state,
 		backends: model.state === 'ready' && model.url ? [{id: model.name, url: model.url}] : [],
 		maxQueue: model.config.maxQueue,
 		maxWaitMs: model.config.maxWaitMs,
@@ -50,7 +51,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 
 		bridge?.routes(routes());
 		if (event.state === 'failed' && event.previous === 'loading' && event.reason) {
-			bridge?.failWaiters(event.model, 503, event.reason);
+			bridge?.failWaiters(event.model, event.reason);
 		}
 	});
 

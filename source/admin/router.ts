@@ -45,7 +45,9 @@ const routes: Record<string, Handler> = {
 
 /** Answers the admin side of the HTTP surface; runs on the control plane. */
 export async function handleAdmin(request: AdminRequest, fleet: Fleet): Promise<AdminReply> {
-	const handler = routes[`${request.method} ${request.path}`];
+	// HEAD is GET without the body (the data plane drops it); load balancers probe with it.
+	const method = request.method === 'HEAD' ? 'GET' : request.method;
+	const handler = routes[`${method} ${request.path}`];
 	if (!handler) {
 		return error(proxyErrors.notFound, `Unknown path ${request.method} ${request.path}. OpenAI routes live under /v1/; admin routes are ${Object.keys(routes).join(', ')}.`);
 	}

@@ -72,7 +72,7 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 		throw new ConfigError(`--max-queue must be a whole number (got ${flags.maxQueue}).`);
 	}
 
-	const startupTimeoutMs = duration('--startup-timeout', flags.startupTimeout);
+	const startupTimeoutMs = duration('--startup-timeout', flags.startupTimeout, {zero: false});
 	const envKey = env['SWITCHBOARD_API_KEY'];
 	return {
 		server: {
@@ -93,11 +93,11 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 			port: flags.targetPort,
 			portBase: defaultTargetPortBase,
 			pingPath: flags.pingPath,
-			idleTimeoutMs: duration('--idle-timeout', flags.idleTimeout),
+			idleTimeoutMs: duration('--idle-timeout', flags.idleTimeout, {zero: true}),
 			startupTimeoutMs,
 			stopGraceMs: 10_000,
 			maxQueue: flags.maxQueue,
-			maxWaitMs: flags.maxWait === undefined ? startupTimeoutMs : duration('--max-wait', flags.maxWait),
+			maxWaitMs: flags.maxWait === undefined ? startupTimeoutMs : duration('--max-wait', flags.maxWait, {zero: false}),
 			env: {},
 		}],
 	};
@@ -114,10 +114,21 @@ function port(flag: string, value: number): void {
 	}
 }
 
-function duration(flag: string, text: string): number {
+/** Node's timers hold at most 2^31-1 ms (about 24.8 days); longer ones would fire at once. */
+const longestTimerMs = 2 ** 31 - 1;
+
+function duration(flag: string, text: string, {zero}: {zero: boolean}): number {
 	const ms = parseDuration(text);
 	if (ms === undefined) {
 		throw new ConfigError(`${flag} must be a duration such as 1800 (seconds), 90s, 30m or 2h (got ${text}).`);
+	}
+
+	if (ms > longestTimerMs) {
+		throw new ConfigError(`${flag} must be at most 24 days (got ${text})${zero ? '; 0 means never' : ''}.`);
+	}
+
+	if (ms === 0 && !zero) {
+		throw new ConfigError(`${flag} must be longer than 0 (got ${text}).`);
 	}
 
 	return ms;

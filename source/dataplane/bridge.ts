@@ -40,8 +40,8 @@ export class DataPlaneBridge {
 		this.#send({type: 'routes', models});
 	}
 
-	failWaiters(model: string, status: number, message: string): void {
-		this.#send({type: 'fail-waiters', model, status, message});
+	failWaiters(model: string, message: string): void {
+		this.#send({type: 'fail-waiters', model, message});
 	}
 
 	async quiesce(model: string): Promise<boolean> {

@@ -12,6 +12,8 @@ const hopByHop = new Set([
 	'transfer-encoding',
 	'upgrade',
 	'host',
+	// Node has already answered `100 Continue` to the client; undici refuses to send it on.
+	'expect',
 ]);
 
 /**

@@ -9,6 +9,8 @@ import type {ProxyRequest} from './proxy-request.js';
  */
 export class ModelSlot {
 	readonly queue: HoldQueue<ProxyRequest>;
+	/** The fleet's word for the model's state, for `GET /v1/models`. */
+	state: string;
 	maxWaitMs: number;
 	/** Pools of the ready backends; empty while the model is not ready or is being stopped. */
 	pools: Pool[] = [];
@@ -23,6 +25,7 @@ export class ModelSlot {
 
 	constructor(readonly name: string, route: ModelRoute) {
 		this.queue = new HoldQueue(route.maxQueue);
+		this.state = route.state;
 		this.maxWaitMs = route.maxWaitMs;
 	}
 
@@ -30,11 +33,14 @@ export class ModelSlot {
 		return this.pools.length > 0;
 	}
 
-	/** Round robin until load-aware routing arrives. */
-	pick(): Pool {
-		const pool = this.pools[this.#next % this.pools.length]!;
+	/** Round robin until load-aware routing arrives; undefined when none is ready. */
+	pick(): Pool | undefined {
+		if (this.pools.length === 0) {
+			return undefined;
+		}
+
 		this.#next = (this.#next + 1) % this.pools.length;
-		return pool;
+		return this.pools[this.#next];
 	}
 
 	arrived(now: number): void {

@@ -19,6 +19,8 @@ export interface DataPlaneOptions {
 /** What the data plane needs to know of a model to serve, hold or refuse its requests. */
 export interface ModelRoute {
 	name: string;
+	/** The model's lifecycle state, shown by `GET /v1/models`. */
+	state: string;
 	/** Ready backends; empty while the model is stopped, starting or stopping. */
 	backends: BackendRoute[];
 	maxQueue: number;
@@ -60,7 +62,7 @@ export interface ModelActivity {
 export type ControlMessage =
 	| {type: 'routes'; models: ModelRoute[]}
 	/** The model could not be started: held requests get this error now. */
-	| {type: 'fail-waiters'; model: string; status: number; message: string}
+	| {type: 'fail-waiters'; model: string; message: string}
 	/** Asks to take an idle model out of rotation; answered with `quiesced`. */
 	| {type: 'quiesce'; id: number; model: string}
 	| {type: 'admin-reply'; id: number; reply: AdminReply}

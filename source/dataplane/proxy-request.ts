@@ -4,14 +4,20 @@ import type {Dispatcher} from 'undici';
 import {errorBody, proxyErrors, sendError} from './errors.js';
 import type {Waiter} from './hold-queue.js';
 import type {ModelSlot} from './model-slot.js';
+import {BodyTooLargeError} from './read-body.js';
 
 type DispatchController = Dispatcher.DispatchController;
 
 /** What a request needs from the data plane that created it. */
 export interface RequestHost {
 	now(): number;
+	/** Queues a request until its model is ready again. */
+	hold(request: ProxyRequest): void;
 	requestEnded(request: ProxyRequest, status: number): void;
 }
+
+/** A buffered JSON body (replayable), a streamed upload, or none. */
+export type RequestBody = Buffer | Readable | null;
 
 /** Retries on a fresh connection only for errors that mean "the request never reached the server". */
 const staleConnectionCodes = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
@@ -33,7 +39,7 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 		readonly req: IncomingMessage,
 		readonly res: ServerResponse,
 		private readonly headers: OutgoingHttpHeaders,
-		private readonly body: Buffer | Readable | null,
+		private readonly body: RequestBody,
 	) {
 		this.startedAt = host.now();
 		slot.arrived(this.startedAt);
@@ -45,7 +51,14 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 	}
 
 	forward(): void {
-		this.slot.pick().dispatch({
+		const pool = this.slot.pick();
+		if (!pool) {
+			// Only a retry gets here: the backend went away meanwhile, so wait for the next one.
+			this.host.hold(this);
+			return;
+		}
+
+		pool.dispatch({
 			path: this.req.url!,
 			method: this.req.method as Dispatcher.HttpMethod,
 			headers: this.headers as Record<string, string | string[]>,
@@ -103,7 +116,12 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 
 		const code = (error as NodeJS.ErrnoException).code;
 		if (!this.res.headersSent) {
-			if (!this.#retried && code && staleConnectionCodes.has(code) && !isStream(this.body)) {
+			if (error instanceof BodyTooLargeError) {
+				this.fail(proxyErrors.bodyTooLarge, error.message);
+				return;
+			}
+
+			if (!this.#retried && code && staleConnectionCodes.has(code) && isReplayable(this.body)) {
 				// A keep-alive socket the backend closed as we wrote to it: once more, on a fresh one.
 				this.#retried = true;
 				this.forward();
@@ -152,6 +170,6 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 	}
 }
 
-function isStream(body: Buffer | Readable | null): body is Readable {
-	return body !== null && !Buffer.isBuffer(body);
+function isReplayable(body: RequestBody): boolean {
+	return body === null || Buffer.isBuffer(body);
 }

@@ -1,4 +1,5 @@
 import type {IncomingMessage} from 'node:http';
+import {Readable} from 'node:stream';
 
 export class BodyTooLargeError extends Error {
 	override name = 'BodyTooLargeError';
@@ -30,4 +31,21 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 		});
 		req.once('error', reject);
 	});
+}
+
+/** Passes a streamed body on, failing it once it grows past `limit` bytes. */
+export function limitedBody(req: IncomingMessage, limit: number): Readable {
+	return Readable.from(countedChunks(req, limit), {objectMode: false});
+}
+
+async function * countedChunks(req: IncomingMessage, limit: number): AsyncGenerator<Buffer> {
+	let size = 0;
+	for await (const chunk of req as AsyncIterable<Buffer>) {
+		size += chunk.length;
+		if (size > limit) {
+			throw new BodyTooLargeError(`Request body exceeds the limit of ${limit} bytes.`);
+		}
+
+		yield chunk;
+	}
 }

@@ -1,5 +1,4 @@
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http';
-import type {Readable} from 'node:stream';
 import {Pool} from 'undici';
 import type {Logger} from '../log/logger.js';
 import {KeyChecker} from './auth.js';
@@ -7,8 +6,8 @@ import {proxyErrors, sendError, type ProxyErrorKind} from './errors.js';
 import {endToEndHeaders} from './headers.js';
 import {ModelSlot} from './model-slot.js';
 import type {ControlMessage, DataMessage, DataPlaneOptions, ModelRoute} from './protocol.js';
-import {ProxyRequest, type RequestHost} from './proxy-request.js';
-import {BodyTooLargeError, readBody} from './read-body.js';
+import {ProxyRequest, type RequestBody, type RequestHost} from './proxy-request.js';
+import {BodyTooLargeError, limitedBody, readBody} from './read-body.js';
 
 const adminBodyLimit = 1024 * 1024;
 
@@ -24,6 +23,7 @@ export class DataPlane implements RequestHost {
 	readonly #pendingAdmin = new Map<number, ServerResponse>();
 	readonly #logRequests: boolean;
 	#adminSequence = 0;
+	readonly #startedAtSeconds = Math.floor(Date.now() / 1000);
 	#closing = false;
 	#activityTimer: NodeJS.Timeout | undefined;
 
@@ -34,7 +34,8 @@ export class DataPlane implements RequestHost {
 	) {
 		this.#keys = new KeyChecker(options.apiKeys);
 		this.#logRequests = logger.isLevelEnabled('info');
-		this.#server = createServer({noDelay: true}, this.#onRequest);
+		// No request timeout: a held upload stays unread until its model is ready, for up to max_wait.
+		this.#server = createServer({noDelay: true, requestTimeout: 0}, this.#onRequest);
 	}
 
 	listen(): void {
@@ -144,6 +145,11 @@ export class DataPlane implements RequestHost {
 			return;
 		}
 
+		if (req.method === 'GET' && req.url === '/v1/models') {
+			this.#listModels(req, res);
+			return;
+		}
+
 		const {headers} = req;
 		const hasBody = headers['transfer-encoding'] !== undefined
 			|| (headers['content-length'] !== undefined && headers['content-length'] !== '0');
@@ -154,17 +160,24 @@ export class DataPlane implements RequestHost {
 
 		const contentType = headers['content-type'];
 		if (contentType === undefined || !contentType.includes('json')) {
-			// Uploads (audio, files) stream through untouched; the size limit holds by their declared length.
+			// Uploads (audio, files) stream through untouched, counted against the size limit as they go.
 			if (Number(headers['content-length']) > this.options.maxBodyBytes) {
 				this.#reject(req, res, proxyErrors.bodyTooLarge, `Request body exceeds the limit of ${this.options.maxBodyBytes} bytes.`);
 				return;
 			}
 
-			this.#admit(req, res, undefined, req);
+			this.#admit(req, res, undefined, limitedBody(req, this.options.maxBodyBytes));
 			return;
 		}
 
 		readBody(req, this.options.maxBodyBytes).then(body => {
+			const only = this.#onlySlot();
+			if (only?.ready) {
+				// One model, ready: the body's `model` changes nothing, and the backend validates the JSON.
+				this.#forward(req, res, only, body);
+				return;
+			}
+
 			let model: unknown;
 			try {
 				model = (JSON.parse(body.toString()) as {model?: unknown} | null)?.model;
@@ -183,8 +196,8 @@ export class DataPlane implements RequestHost {
 		});
 	}
 
-	#admit(req: IncomingMessage, res: ServerResponse, model: string | undefined, body: Buffer | Readable | null): void {
-		const slot = this.#resolve(model);
+	#admit(req: IncomingMessage, res: ServerResponse, model: string | undefined, body: RequestBody): void {
+		const slot = this.#onlySlot() ?? (model === undefined ? undefined : this.#slots.get(model));
 		if (!slot) {
 			this.#reject(req, res, proxyErrors.notFound, model === undefined
 				? 'No model given: set `model` in the request body.'
@@ -192,38 +205,57 @@ export class DataPlane implements RequestHost {
 			return;
 		}
 
+		this.#forward(req, res, slot, body);
+	}
+
+	#forward(req: IncomingMessage, res: ServerResponse, slot: ModelSlot, body: RequestBody): void {
 		const request = new ProxyRequest(this, slot, req, res, endToEndHeaders(req.headers), body);
 		if (slot.ready) {
 			request.forward();
 		} else {
-			this.#hold(request);
+			this.hold(request);
 		}
 	}
 
-	#resolve(model: string | undefined): ModelSlot | undefined {
-		// With one model every request is its, whatever name the client sends (llm-proxy-ondemand did the same).
-		if (this.#slots.size === 1) {
-			return this.#slots.values().next().value;
-		}
-
-		return model === undefined ? undefined : this.#slots.get(model);
+	/** With one model every request is its, whatever name the client sends (llm-proxy-ondemand did the same). */
+	#onlySlot(): ModelSlot | undefined {
+		return this.#slots.size === 1 ? this.#slots.values().next().value : undefined;
 	}
 
-	#hold(request: ProxyRequest): void {
+	/** `GET /v1/models` must not wake anything: a ready backend answers, otherwise we do. */
+	#listModels(req: IncomingMessage, res: ServerResponse): void {
+		const only = this.#onlySlot();
+		if (only?.ready) {
+			this.#forward(req, res, only, null);
+			return;
+		}
+
+		const data = [...this.#slots.values()].map(slot => ({
+			id: slot.name,
+			object: 'model',
+			created: this.#startedAtSeconds,
+			owned_by: 'switchboard',
+			status: slot.state,
+		}));
+		const body = JSON.stringify({object: 'list', data});
+		res.writeHead(200, {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)});
+		res.end(body);
+	}
+
+	hold(request: ProxyRequest): void {
 		const {slot} = request;
 		if (this.#closing) {
 			request.fail(proxyErrors.shuttingDown, 'switchboard is shutting down.');
 			return;
 		}
 
-		const first = slot.queue.size === 0;
-		if (!slot.queue.push(request, slot.maxWaitMs)) {
-			request.fail(proxyErrors.queueFull, `${slot.queue.size} requests already wait for model ${slot.name} to load; try again later.`, 5);
-			return;
+		if (slot.queue.size === 0) {
+			// Before queueing: even a request the queue cannot take must wake the model.
+			this.post({type: 'demand', model: slot.name});
 		}
 
-		if (first) {
-			this.post({type: 'demand', model: slot.name});
+		if (!slot.queue.push(request, slot.maxWaitMs)) {
+			request.fail(proxyErrors.queueFull, `${slot.queue.size} requests already wait for model ${slot.name} to load; try again later.`, 5);
 		}
 	}
 
@@ -236,6 +268,7 @@ export class DataPlane implements RequestHost {
 				this.#slots.set(route.name, slot);
 			}
 
+			slot.state = route.state;
 			slot.queue.capacity = route.maxQueue;
 			slot.maxWaitMs = route.maxWaitMs;
 			slot.pools = route.backends.map(backend => {
@@ -276,7 +309,8 @@ export class DataPlane implements RequestHost {
 
 	#onAdmin(req: IncomingMessage, res: ServerResponse): void {
 		readBody(req, adminBodyLimit).then(body => {
-			const url = new URL(req.url ?? '/', 'http://switchboard');
+			const target = req.url ?? '/';
+			const queryStart = target.indexOf('?');
 			const id = ++this.#adminSequence;
 			this.#pendingAdmin.set(id, res);
 			res.once('close', () => this.#pendingAdmin.delete(id));
@@ -285,8 +319,9 @@ export class DataPlane implements RequestHost {
 				id,
 				request: {
 					method: req.method ?? 'GET',
-					path: url.pathname,
-					query: Object.fromEntries(url.searchParams),
+					// Split by hand: a hostile target such as `//[` must not throw.
+					path: queryStart === -1 ? target : target.slice(0, queryStart),
+					query: queryStart === -1 ? {} : Object.fromEntries(new URLSearchParams(target.slice(queryStart + 1))),
 					authorized: this.#keys.accepts(req.headers.authorization),
 					body: body.toString(),
 				},

@@ -69,6 +69,8 @@ export class ManagedModel {
 	#idleTimer: Timer | undefined;
 	#idleStopAt: number | undefined;
 	#stopping: Promise<void> | undefined;
+	/** The last instance's end: its whole process group gone and its port free. */
+	#teardown: Promise<void> = Promise.resolve();
 	#restartAfterStop = false;
 
 	constructor(readonly config: ModelConfig, private readonly context: ModelContext) {}
@@ -113,11 +115,17 @@ export class ManagedModel {
 		this.#readyAt = undefined;
 		this.#startedAt = this.context.clock.now();
 		this.#setState('loading', undefined);
+		// Never two at once: the previous instance may still be leaving the GPU and the port.
+		await this.#teardown;
+		if (generation !== this.#generation) {
+			return;
+		}
+
 		let port: number;
 		try {
 			port = await this.context.allocatePort(this.config);
 		} catch (error) {
-			this.#setState('failed', `Cannot start ${this.name}: ${(error as Error).message}`);
+			this.#failBeforeLaunch(generation, (error as Error).message);
 			return;
 		}
 
@@ -134,27 +142,32 @@ export class ManagedModel {
 		this.#startupTimer = this.context.clock.setTimeout(() => {
 			void this.#failStart(generation, `did not become ready within ${formatDuration(config.startupTimeoutMs)}`);
 		}, config.startupTimeoutMs);
-		this.#instance = this.context.launch({
-			model: this.name,
-			command: this.#command,
-			host: config.host,
-			port,
-			pingPath: config.pingPath,
-			expectedModel: config.servedName,
-			env: config.env,
-			logPath: this.#logPath,
-			stopGraceMs: config.stopGraceMs,
-		}, {
-			onLog: line => {
-				this.#log(line);
-			},
-			onReady: () => {
-				this.#onReady(generation);
-			},
-			onExit: info => {
-				this.#onExit(generation, info);
-			},
-		});
+		try {
+			this.#instance = this.context.launch({
+				model: this.name,
+				command: this.#command,
+				host: config.host,
+				port,
+				pingPath: config.pingPath,
+				expectedModel: config.servedName,
+				env: config.env,
+				logPath: this.#logPath,
+				stopGraceMs: config.stopGraceMs,
+			}, {
+				onLog: line => {
+					this.#log(line);
+				},
+				onReady: () => {
+					this.#onReady(generation);
+				},
+				onExit: info => {
+					this.#onExit(generation, info);
+				},
+			});
+		} catch (error) {
+			this.context.releasePort(port);
+			this.#failBeforeLaunch(generation, (error as Error).message);
+		}
 	}
 
 	async stop(reason: string): Promise<void> {
@@ -194,8 +207,7 @@ export class ManagedModel {
 		this.#clearTimers();
 		this.#setState('draining', reason);
 		this.#log(`switchboard: stopping ${this.name} (${reason})`);
-		await this.#instance?.stop();
-		this.#releaseInstance();
+		await this.#retire();
 		this.#stopping = undefined;
 		this.#setState('stopped', reason);
 		if (this.#restartAfterStop) {
@@ -223,8 +235,17 @@ export class ManagedModel {
 		const during = this.#state === 'loading' ? 'while loading' : 'while serving';
 		this.#generation++;
 		this.#clearTimers();
-		this.#releaseInstance();
+		// The leader is gone; what it started may take a moment longer.
+		void this.#retire();
 		this.#setState('failed', this.#withLogTail(`${this.name} ${info.description} ${during}.`));
+	}
+
+	#failBeforeLaunch(generation: number, why: string): void {
+		if (generation === this.#generation) {
+			this.#generation++;
+			this.#clearTimers();
+			this.#setState('failed', `Cannot start ${this.name}: ${why}`);
+		}
 	}
 
 	async #failStart(generation: number, why: string): Promise<void> {
@@ -234,14 +255,9 @@ export class ManagedModel {
 
 		this.#generation++;
 		this.#clearTimers();
-		const instance = this.#instance;
-		const port = this.#port;
-		this.#instance = undefined;
+		const retired = this.#retire();
 		this.#setState('failed', this.#withLogTail(`${this.name} ${why}.`));
-		await instance?.stop();
-		if (port !== undefined) {
-			this.context.releasePort(port);
-		}
+		await retired;
 	}
 
 	#scheduleIdleStop(): void {
@@ -296,11 +312,20 @@ export class ManagedModel {
 		return tail.length === 0 ? message : `${message} Last log lines:\n${tail.join('\n')}`;
 	}
 
-	#releaseInstance(): void {
+	/** Ends the current instance, if any; the next start waits for this. */
+	async #retire(): Promise<void> {
+		const instance = this.#instance;
+		const port = this.#port;
 		this.#instance = undefined;
-		if (this.#port !== undefined) {
-			this.context.releasePort(this.#port);
-		}
+		const previous = this.#teardown;
+		this.#teardown = (async () => {
+			await previous;
+			await instance?.stop();
+			if (instance && port !== undefined) {
+				this.context.releasePort(port);
+			}
+		})();
+		return this.#teardown;
 	}
 
 	#clearTimers(): void {

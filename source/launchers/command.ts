@@ -34,8 +34,10 @@ export function resolveExecutable(file: string, searchPath = process.env['PATH']
  * (`--model-path` for SGLang), else the argument after `serve`. Undefined when it declares none.
  */
 export function declaredModelName(command: readonly string[]): string | undefined {
+	// vLLM's parser takes `--served_model_name` as well as `--served-model-name`.
+	const spellings = (flag: string) => [flag, `--${flag.slice(2).replaceAll('-', '_')}`];
 	const valueOf = (flag: string): string | undefined => {
-		const index = command.findIndex(argument => argument === flag || argument.startsWith(`${flag}=`));
+		const index = command.findIndex(argument => spellings(flag).some(spelling => argument === spelling || argument.startsWith(`${spelling}=`)));
 		if (index === -1) {
 			return undefined;
 		}

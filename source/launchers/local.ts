@@ -99,8 +99,18 @@ class LocalInstance implements Instance {
 	async #probe(): Promise<void> {
 		let warned = false;
 		while (this.#running && this.#wanted) {
-			const readiness = await checkReadiness(this.url, this.spec.pingPath, this.spec.expectedModel);
+			const readiness = await checkReadiness({
+				url: this.url,
+				port: this.spec.port,
+				pingPath: this.spec.pingPath,
+				expectedModel: this.spec.expectedModel,
+				group: this.pid,
+			});
 			if (readiness.ready) {
+				if (readiness.listedModels) {
+					this.listener.onLog(`switchboard: ${this.spec.model} serves ${readiness.listedModels.join(', ')}, not ${this.spec.expectedModel} as its command suggests; clients should use those names`);
+				}
+
 				if (this.#running && this.#wanted) {
 					this.listener.onReady();
 				}

@@ -1,4 +1,5 @@
 import {spawn, type ChildProcess} from 'node:child_process';
+import {fileURLToPath} from 'node:url';
 
 /**
  * A tiny watchdog process that outlives switchboard. It learns the process groups of the
@@ -9,7 +10,7 @@ export class Reaper {
 	readonly #child: ChildProcess;
 
 	constructor(graceMs: number) {
-		this.#child = spawn(process.execPath, [new URL('reaper-process.js', import.meta.url).pathname, String(graceMs)], {
+		this.#child = spawn(process.execPath, [fileURLToPath(new URL('reaper-process.js', import.meta.url)), String(graceMs)], {
 			detached: true,
 			stdio: ['pipe', 'ignore', 'ignore'],
 		});

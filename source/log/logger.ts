@@ -24,7 +24,9 @@ const flushIntervalMs = 200;
  * batches: one write per request line would be a system call on the proxy's hot path.
  */
 export function createLogger(options: LoggerOptions): Logger {
-	const destination = pino.destination({dest: 1, sync: false, minLength: 4096});
+	// Bounded: when nobody reads our stdout (a paused pager, a stuck pane), lines are dropped
+	// rather than memory growing or the proxy blocking.
+	const destination = pino.destination({dest: 1, sync: false, minLength: 4096, maxLength: 16 * 1024 * 1024});
 	setInterval(() => {
 		destination.flush();
 	}, flushIntervalMs).unref();

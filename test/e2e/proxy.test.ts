@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import {connect} from 'node:net';
 import {after, describe, it} from 'node:test';
 import OpenAI from 'openai';
 import {startSim} from '../../source/sim/server.js';
@@ -219,6 +220,56 @@ describe('bad input gets a clear error and switchboard keeps running', () => {
 		assert.match(await tail.text(), /switchboard: starting test-model/);
 	});
 
+	it('survives hostile and unusual requests', async () => {
+		const switchboard = await start(['--max-body-size', '64kb'], simCommand('--token-rate', '0'));
+		const listed = await (await fetch(`${switchboard.url}/v1/models`)).json() as {data: Array<{id: string; status: string}>};
+		assert.deepEqual(listed.data.map(model => [model.id, model.status]), [['test-model', 'stopped']]);
+		assert.equal(loadings(switchboard), 0, 'listing models wakes nothing');
+		assert.equal((await fetch(`${switchboard.url}/health`, {method: 'HEAD'})).status, 200);
+
+		const raw = async (request: string) => new Promise<string>((resolve, reject) => {
+			const socket = connect(Number(new URL(switchboard.url).port), '127.0.0.1', () => socket.write(request));
+			let answer = '';
+			socket.on('data', chunk => answer += chunk.toString());
+			socket.on('close', () => resolve(answer));
+			socket.on('error', reject);
+		});
+		assert.match(await raw('GET //[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 404/);
+
+		// curl sends `Expect: 100-continue` for large bodies; undici must not see it.
+		const big = JSON.stringify({model: 'test-model', prompt: 'word '.repeat(2000), max_tokens: 2});
+		const answer = await raw(`POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${big.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n${big}`);
+		assert.match(answer, /HTTP\/1\.1 200 OK/);
+		assert.match(answer, /"object":"text_completion"/);
+
+		// A chunked upload is held to the size limit as it streams.
+		const upload = await fetch(`${switchboard.url}/v1/audio/transcriptions`, {
+			method: 'POST',
+			headers: {'content-type': 'application/octet-stream'},
+			body: new ReadableStream({
+				start(controller) {
+					for (let i = 0; i < 20; i++) {
+						controller.enqueue(new Uint8Array(16 * 1024));
+					}
+
+					controller.close();
+				},
+			}),
+			duplex: 'half',
+		} as RequestInit);
+		assert.equal(upload.status, 413);
+		assert.equal((await switchboard.health())['status'], 'healthy');
+	});
+
+	it('wakes the model even when the hold queue takes nobody', async () => {
+		const switchboard = await start(['--max-queue', '0'], simCommand('--token-rate', '0', '--startup-delay', '0.3'));
+		const first = await fetch(`${switchboard.url}/v1/completions`, {method: 'POST', headers: {'content-type': 'application/json'}, body: '{"prompt": "x"}'});
+		assert.equal(first.status, 429);
+		await switchboard.waitFor(line => line.msg === 'model ready');
+		const second = await fetch(`${switchboard.url}/v1/completions`, {method: 'POST', headers: {'content-type': 'application/json'}, body: '{"prompt": "x"}'});
+		assert.equal(second.status, 200);
+	});
+
 	it('never mistakes another server on the backend\'s port for the backend', async () => {
 		const foreign = await startSim({model: 'someone-elses-model', port: 0});
 		try {
@@ -236,6 +287,12 @@ describe('bad input gets a clear error and switchboard keeps running', () => {
 		} finally {
 			await foreign.close();
 		}
+	});
+
+	it('refuses a log directory it cannot write', async () => {
+		const switchboard = new SwitchboardProcess(['--log-dir', '/dev/null/logs'], simCommand());
+		assert.equal((await switchboard.exited).code, 2);
+		assert.match(switchboard.stderr, /log directory \/dev\/null\/logs cannot be written/);
 	});
 
 	it('refuses to start with a command that does not exist', async () => {

@@ -28,7 +28,8 @@ export class SwitchboardProcess {
 
 	constructor(flags: string[], command: string[]) {
 		this.logDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-test-'));
-		this.child = spawn(process.execPath, [cliPath, '--no-ui', '--port', '0', '--log-dir', this.logDir, ...flags, '--', ...command], {
+		const logDir = flags.includes('--log-dir') ? [] : ['--log-dir', this.logDir];
+		this.child = spawn(process.execPath, [cliPath, '--no-ui', '--port', '0', ...logDir, ...flags, '--', ...command], {
 			stdio: ['ignore', 'pipe', 'pipe'],
 		});
 		let partial = '';

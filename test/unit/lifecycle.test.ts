@@ -203,6 +203,45 @@ describe('model lifecycle', () => {
 		assert.equal(instances.length, 2);
 	});
 
+	it('never runs a new instance before the old one and everything it started are gone', async () => {
+		fleet.demand('m');
+		await settle();
+		let finishTeardown!: () => void;
+		instances[0]!.stop = async () => new Promise(resolve => {
+			finishTeardown = resolve;
+		});
+		instances[0]!.becomeReady();
+		instances[0]!.exit();
+		fleet.demand('m');
+		await settle();
+		assert.equal(model().state, 'loading');
+		assert.equal(instances.length, 1, 'the new start waits for the old process group');
+		finishTeardown();
+		await settle();
+		assert.equal(instances.length, 2);
+		assert.equal(instances[1]!.spec.port, 8101, 'and gets the port back');
+	});
+
+	it('a launch that throws fails the start instead of crashing', async () => {
+		build();
+		fleet = new Fleet({server: {host: '127.0.0.1', port: 8100, apiKeys: [], logDir: '/nowhere', maxBodyBytes: 1e6, logLevel: 'info', jsonLogs: true}, models: [modelConfig()]}, {
+			clock,
+			launch() {
+				throw new Error('ENOTDIR: not a directory');
+			},
+			quiesce: async () => true,
+			findPort: async () => 8101,
+		});
+		fleet.events.on(event => {
+			events.push(event);
+		});
+		fleet.demand('m');
+		await settle();
+		assert.equal(model().state, 'failed');
+		assert.match(model().snapshot().reason ?? '', /Cannot start m: ENOTDIR/);
+		assert.equal(clock.pending, 0, 'no startup timer left behind');
+	});
+
 	it('hands each start its own port and frees it after', async () => {
 		fleet.demand('m');
 		await settle();

@@ -1,0 +1,71 @@
+import {readdirSync, readFileSync, readlinkSync} from 'node:fs';
+
+const listenState = '0A';
+
+/**
+ * Whether the socket listening on `port` belongs to a process in process group `group`.
+ * Undefined where the system cannot tell (no Linux /proc).
+ */
+export function listenerInGroup(port: number, group: number): boolean | undefined {
+	const inodes = listeningInodes(port);
+	if (inodes === undefined) {
+		return undefined;
+	}
+
+	for (const pid of readdirSync('/proc')) {
+		if (/^\d+$/.test(pid) && groupOf(pid) === group && holdsSocket(pid, inodes)) {
+			return true;
+		}
+	}
+
+	return false;
+}
+
+function listeningInodes(port: number): Set<string> | undefined {
+	const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+	const inodes = new Set<string>();
+	let readable = false;
+	for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+		let text: string;
+		try {
+			text = readFileSync(table, 'utf8');
+			readable = true;
+		} catch {
+			continue;
+		}
+
+		for (const line of text.split('\n').slice(1)) {
+			const fields = line.trim().split(/\s+/);
+			if (fields[1]?.endsWith(`:${hexPort}`) && fields[3] === listenState && fields[9]) {
+				inodes.add(fields[9]);
+			}
+		}
+	}
+
+	return readable ? inodes : undefined;
+}
+
+function groupOf(pid: string): number | undefined {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		// Fields after the command name, which is in parentheses and may hold spaces: state, ppid, pgrp.
+		return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+	} catch {
+		return undefined;
+	}
+}
+
+function holdsSocket(pid: string, inodes: Set<string>): boolean {
+	try {
+		return readdirSync(`/proc/${pid}/fd`).some(fd => {
+			try {
+				const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+				return target.startsWith('socket:[') && inodes.has(target.slice(8, -1));
+			} catch {
+				return false;
+			}
+		});
+	} catch {
+		return false;
+	}
+}
