@@ -18,7 +18,9 @@ export interface HeadlessRun {
 export async function runHeadless(config: Config): Promise<HeadlessRun> {
 	ensureWritableDirectory(config.server.logDir);
 	const logger = createLogger({level: config.server.logLevel, json: config.server.jsonLogs});
-	const reaper = new Reaper(Math.max(...config.models.map(model => model.stopGraceMs)));
+	const reaper = new Reaper(Math.max(...config.models.map(model => model.stopGraceMs)), reason => {
+		logger.warn({reason}, 'the watchdog that stops backends if switchboard dies has ended; stop switchboard with Ctrl-C or SIGTERM so it can stop them itself');
+	});
 	let switchboard: Switchboard;
 	try {
 		switchboard = await startSwitchboard(config, logger, localLauncher(reaper));

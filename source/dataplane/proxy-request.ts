@@ -1,7 +1,7 @@
 import type {IncomingMessage, OutgoingHttpHeaders, ServerResponse} from 'node:http';
 import type {Readable} from 'node:stream';
 import type {Dispatcher} from 'undici';
-import {errorBody, proxyErrors, sendError} from './errors.js';
+import {errorBody, proxyErrors, sendError, type ProxyErrorKind} from './errors.js';
 import type {Waiter} from './hold-queue.js';
 import type {ModelSlot} from './model-slot.js';
 import {BodyTooLargeError} from './read-body.js';
@@ -46,10 +46,6 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 		res.once('close', this.#onClientClose);
 	}
 
-	get settled(): boolean {
-		return this.#settled;
-	}
-
 	forward(): void {
 		const pool = this.slot.pick();
 		if (!pool) {
@@ -66,7 +62,7 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 		}, this);
 	}
 
-	fail(kind: (typeof proxyErrors)[keyof typeof proxyErrors], message: string, retryAfterSeconds?: number): void {
+	fail(kind: ProxyErrorKind, message: string, retryAfterSeconds?: number): void {
 		sendError(this.res, kind, message, retryAfterSeconds);
 		this.#settle(kind.status);
 	}

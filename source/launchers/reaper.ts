@@ -8,11 +8,18 @@ import {fileURLToPath} from 'node:url';
  */
 export class Reaper {
 	readonly #child: ChildProcess;
+	#dismissed = false;
 
-	constructor(graceMs: number) {
+	/** `onLost` hears if the watchdog dies before switchboard is done with it. */
+	constructor(graceMs: number, onLost: (reason: string) => void) {
 		this.#child = spawn(process.execPath, [fileURLToPath(new URL('reaper-process.js', import.meta.url)), String(graceMs)], {
 			detached: true,
 			stdio: ['pipe', 'ignore', 'ignore'],
+		});
+		this.#child.once('exit', (code, signal) => {
+			if (!this.#dismissed) {
+				onLost(signal ? `killed by ${signal}` : `exited with code ${code}`);
+			}
 		});
 		this.#child.unref();
 		// The pipe must not keep our event loop alive either.
@@ -30,6 +37,7 @@ export class Reaper {
 
 	/** Normal shutdown: everything was stopped, the watchdog can go. */
 	dismiss(): void {
+		this.#dismissed = true;
 		this.#child.stdin?.end();
 	}
 }

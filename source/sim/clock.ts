@@ -1,7 +1,7 @@
 /** A pending callback that can be cancelled, or told not to keep the process alive. */
 export interface ScheduledTimer {
-  cancel(): void;
-  unref(): void;
+	cancel(): void;
+	unref(): void;
 }
 
 /**
@@ -9,29 +9,29 @@ export interface ScheduledTimer {
  * real waiting; production code uses {@link systemClock}.
  */
 export interface SimClock {
-  /** Milliseconds from an arbitrary origin that never goes backwards; used for durations. */
-  monotonicMs(): number;
-  /** Milliseconds since the Unix epoch; used for `created` fields and log stamps. */
-  wallMs(): number;
-  schedule(callback: () => void, delayMs: number): ScheduledTimer;
+	/** Milliseconds from an arbitrary origin that never goes backwards; used for durations. */
+	monotonicMs(): number;
+	/** Milliseconds since the Unix epoch; used for `created` fields and log stamps. */
+	wallMs(): number;
+	schedule(callback: () => void, delayMs: number): ScheduledTimer;
 }
 
 export const systemClock: SimClock = {
-  monotonicMs: () => performance.now(),
-  wallMs: () => Date.now(),
-  schedule(callback, delayMs) {
-    const handle = setTimeout(callback, delayMs);
-    return {
-      cancel: () => clearTimeout(handle),
-      unref: () => {
-        handle.unref();
-      },
-    };
-  },
+	monotonicMs: () => performance.now(),
+	wallMs: () => Date.now(),
+	schedule(callback, delayMs) {
+		const handle = setTimeout(callback, delayMs);
+		return {
+			cancel: () => clearTimeout(handle),
+			unref: () => {
+				handle.unref();
+			},
+		};
+	},
 };
 
 export function sleep(clock: SimClock, delayMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    clock.schedule(resolve, delayMs);
-  });
+	return new Promise((resolve) => {
+		clock.schedule(resolve, delayMs);
+	});
 }

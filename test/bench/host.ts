@@ -49,7 +49,9 @@ const flags: RunFlags = {
 };
 const config = configFromFlags(flags, [process.execPath, cliPath, 'sim', ...simFlags]);
 const logger = createLogger({level: config.server.logLevel, json: true});
-const reaper = new Reaper(Math.max(...config.models.map(model => model.stopGraceMs)));
+const reaper = new Reaper(Math.max(...config.models.map(model => model.stopGraceMs)), reason => {
+	logger.warn({reason}, 'reaper lost');
+});
 const switchboard = await startSwitchboard(config, logger, localLauncher(reaper));
 
 if (process.env['BENCH_BUSY_MAIN'] === '1') {

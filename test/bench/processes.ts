@@ -27,7 +27,9 @@ export interface Service {
 
 export class Processes {
 	readonly #running = new Set<Child>();
-	readonly #reaper = new Reaper(stopGraceMs);
+	readonly #reaper = new Reaper(stopGraceMs, reason => {
+		process.stderr.write(`bench: the reaper ended early (${reason}); children may outlive an interrupted run\n`);
+	});
 
 	/**
 	 * Logs of every process go to files in `workDir`; `switchboardNodeFlags` (e.g. --cpu-prof)
