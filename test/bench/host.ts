@@ -1,14 +1,15 @@
 /**
  * switchboard wired like `switchboard --no-ui` (JSON logs at INFO on fd 1, which the bench points
  * at a file so log I/O is real; the local launcher; a backend `switchboard sim <argv[3…]>` started
- * by the first request), for what the binary cannot do: BENCH_BUSY_MAIN=1 keeps the main thread
- * busy as a UI's frames would. The bench compares it with itself idle, since running under tsx
+ * by the first request), for what the binary cannot do: BENCH_BUSY=main keeps the main thread
+ * busy as a UI's frames would (BENCH_BUSY=elsewhere does the same in another process, a control). The bench compares it with itself idle, since running under tsx
  * costs this process memory (~30 MB) and a thread that the binary does not have.
  *
  * Usage (by proxy.ts, with an IPC channel): host.ts <backend log dir> <sim flags…>
  * Sends {url} over IPC once listening; stops its backend and exits on SIGTERM, SIGINT or when
  * the bench goes away.
  */
+import {spawn} from 'node:child_process';
 import {fileURLToPath} from 'node:url';
 import {configFromFlags, type RunFlags} from '../../dist/config/flags.js';
 import {localLauncher} from '../../dist/launchers/local.js';
@@ -54,8 +55,17 @@ const reaper = new Reaper(Math.max(...config.models.map(model => model.stopGrace
 });
 const switchboard = await startSwitchboard(config, logger, localLauncher(reaper));
 
-if (process.env['BENCH_BUSY_MAIN'] === '1') {
+// The same 8 ms every 100 ms, on switchboard's main thread or, as a control, in another
+// process: on a small machine any busy core slows everyone, and the control shows how much.
+const busy = process.env['BENCH_BUSY'];
+if (busy === 'main') {
 	setInterval(renderFrame, 100);
+} else if (busy === 'elsewhere') {
+	const spinner = spawn(process.execPath, ['-e', `
+		process.stdin.on('end', () => process.exit(0)).resume();
+		setInterval(() => { const end = performance.now() + 8; while (performance.now() < end); }, 100);
+	`], {stdio: ['pipe', 'ignore', 'inherit']});
+	process.once('exit', () => spinner.kill());
 }
 
 let stopping = false;

@@ -25,6 +25,9 @@ export interface Service {
 	stop(): Promise<void>;
 }
 
+/** Where test/bench/host.ts burns 8 ms every 100 ms: nowhere, on its main thread, or in another process. */
+export type HostBusy = 'none' | 'main' | 'elsewhere';
+
 export class Processes {
 	readonly #running = new Set<Child>();
 	readonly #reaper = new Reaper(stopGraceMs, reason => {
@@ -59,13 +62,13 @@ export class Processes {
 
 	/**
 	 * switchboard in test/bench/host.ts (the same wiring as the binary), for what only a host can
-	 * do: keep its main thread busy (BENCH_BUSY_MAIN=1).
+	 * do: keep its main thread (or, as a control, another process) busy.
 	 */
-	async host(name: string, simFlags: readonly string[], busyMain: boolean): Promise<Service> {
+	async host(name: string, simFlags: readonly string[], busy: HostBusy): Promise<Service> {
 		let ready: HostReady | undefined;
 		const child = this.#spawn(name, [...this.switchboardNodeFlags, '--import', 'tsx', hostPath, this.#backendLogDir(name), ...simFlags], {
 			detached: false,
-			env: {...process.env, BENCH_BUSY_MAIN: busyMain ? '1' : '0'},
+			env: {...process.env, BENCH_BUSY: busy},
 			ipc: true,
 		});
 		child.proc.once('message', message => {

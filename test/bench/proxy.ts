@@ -19,7 +19,7 @@ import {fileURLToPath} from 'node:url';
 import {request} from 'undici';
 import {runLoad, type LoadResult} from './load.js';
 import {cpuTimeMs, machineBusyFraction, residentMb} from './proc.js';
-import {Processes, type Service} from './processes.js';
+import {type HostBusy, Processes, type Service} from './processes.js';
 import {buildRows, markdownTable, type Measurements} from './report.js';
 import {chatBody, chatPath, jsonHeaders, modelName} from './requests.js';
 import {summarize, type Summary} from './stats.js';
@@ -95,10 +95,10 @@ async function measureAll(processes: Processes): Promise<Measurements> {
 	await switchboard.stop();
 	await direct.stop();
 
-	const {idle: hostIdle, busyMain: hostBusyMain} = await measureBusyMain(processes);
+	const {idle: hostIdle, busyMain: hostBusyMain, busyElsewhere: hostBusyElsewhere} = await measureBusyMain(processes);
 	const rss = await measureOpenStreams(processes);
 	return {
-		latency: {direct: latencyDirect.result.latency, switchboard: latencySwitchboard.result.latency, hostIdle, hostBusyMain},
+		latency: {direct: latencyDirect.result.latency, switchboard: latencySwitchboard.result.latency, hostIdle, hostBusyMain, hostBusyElsewhere},
 		throughput: {direct: throughputDirect.result.requestsPerSecond, switchboard: throughputSwitchboard.result.requestsPerSecond},
 		cpuMsPerRequest: {backend: throughputDirect.cpuMsPerRequest, switchboard: throughputSwitchboard.cpuMsPerRequest},
 		firstChunk,
@@ -112,21 +112,22 @@ async function measureAll(processes: Processes): Promise<Measurements> {
  * runs in several fresh hosts, alternating (idle busy, busy idle, …) so that drift during the run
  * falls on both alike, and their samples are pooled.
  */
-async function measureBusyMain(processes: Processes): Promise<{idle: Summary; busyMain: Summary}> {
-	const samples = {idle: [] as number[], busyMain: [] as number[]};
+async function measureBusyMain(processes: Processes): Promise<{idle: Summary; busyMain: Summary; busyElsewhere: Summary}> {
+	const samples: Record<HostBusy, number[]> = {none: [], main: [], elsewhere: []};
+	const order: HostBusy[] = ['none', 'main', 'elsewhere'];
 	for (let round = 0; round < busyMainRounds; round++) {
-		for (const busyMain of round % 2 === 0 ? [false, true] : [true, false]) {
-			const host = await processes.host(`host-${busyMain ? 'busy-main' : 'idle'}-${round + 1}`, instantBackend, busyMain);
+		for (const busy of round % 2 === 0 ? order : order.toReversed()) {
+			const host = await processes.host(`host-busy-${busy}-${round + 1}`, instantBackend, busy);
 			await firstAnswer(host, 16);
 			await runLoad(host.url, 1, warmupSeconds);
 			const result = await runLoad(host.url, 1, seconds / busyMainRounds);
 			progress(`${host.name}: p99 ${result.latency.p99.toFixed(3)} ms`);
-			(busyMain ? samples.busyMain : samples.idle).push(...result.samples);
+			samples[busy].push(...result.samples);
 			await host.stop();
 		}
 	}
 
-	return {idle: summarize(samples.idle), busyMain: summarize(samples.busyMain)};
+	return {idle: summarize(samples.none), busyMain: summarize(samples.main), busyElsewhere: summarize(samples.elsewhere)};
 }
 
 /** A warm-up run, then the measured one, with the CPU time `service` spent on it. */

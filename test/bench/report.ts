@@ -3,7 +3,7 @@ import type {Summary} from './stats.js';
 
 export interface Measurements {
 	/** Latency at one connection, non-streaming, ms: direct, the binary, host.ts idle and with its main thread busy. */
-	latency: {direct: Summary; switchboard: Summary; hostIdle: Summary; hostBusyMain: Summary};
+	latency: {direct: Summary; switchboard: Summary; hostIdle: Summary; hostBusyMain: Summary; hostBusyElsewhere: Summary};
 	/** Requests per second at 64 connections. */
 	throughput: {direct: number; switchboard: number};
 	/** CPU ms per request during the 64-connection runs: the direct backend's, and switchboard's own process. */
@@ -50,20 +50,26 @@ export function buildRows(m: Measurements): Row[] {
 			met: rss.openMb <= 150,
 		},
 		added('latency p99, 1 connection, host.ts idle', latency.direct.p99, latency.hostIdle.p99),
-		busyMainRow(latency.direct.p99, latency.hostIdle.p99, latency.hostBusyMain.p99),
+		busyRow('latency p99, 1 connection, another process busy 8 ms every 100 ms (control)', latency.direct.p99, latency.hostIdle.p99, latency.hostBusyElsewhere.p99, 'idle'),
+		busyRow('latency p99, 1 connection, host.ts main thread busy 8 ms every 100 ms', latency.direct.p99, latency.hostIdle.p99, latency.hostBusyMain.p99, 'idle'),
+		busyRow('latency p99, 1 connection, main thread busy, against the control', latency.direct.p99, latency.hostBusyElsewhere.p99, latency.hostBusyMain.p99, 'control'),
 	];
 }
 
-/** The p99 that switchboard adds with its main thread busy, as a multiple of what it adds idle. */
-function busyMainRow(direct: number, idle: number, busy: number): Row {
-	const addedIdle = idle - direct;
-	const ratio = (busy - direct) / addedIdle;
-	// Below the direct figure, idle switchboard added nothing measurable: no ratio to take.
-	const measurable = addedIdle > 0;
+/**
+ * The p99 that switchboard adds under a busy 8 ms every 100 ms, as a multiple of what it adds in
+ * the baseline: idle, or the same load in another process (on a small machine, a busy core slows
+ * everyone; the control tells that apart from the main thread stalling the proxy).
+ */
+function busyRow(metric: string, direct: number, baseline: number, busy: number, versus: 'idle' | 'control'): Row {
+	const addedBaseline = baseline - direct;
+	const ratio = (busy - direct) / addedBaseline;
+	// Below the direct figure, the baseline added nothing measurable: no ratio to take.
+	const measurable = addedBaseline > 0;
 	return {
-		...row('latency p99, 1 connection, host.ts main thread busy 8 ms every 100 ms', 'ms', direct, busy),
-		comparison: measurable ? {kind: 'ratio', value: ratio, versus: 'idle added p99'} : null,
-		target: '≤ 1.10× idle added p99',
+		...row(metric, 'ms', direct, busy),
+		comparison: measurable ? {kind: 'ratio', value: ratio, versus: `${versus} added p99`} : null,
+		target: `≤ 1.10× ${versus} added p99`,
 		met: measurable ? ratio <= 1.1 : null,
 	};
 }
