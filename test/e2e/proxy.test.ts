@@ -241,14 +241,22 @@ describe('bad input gets a clear error and switchboard keeps running', () => {
 		const answer = await raw(`POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${big.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n${big}`);
 		assert.match(answer, /HTTP\/1\.1 200 OK/);
 		assert.match(answer, /"object":"text_completion"/);
+		assert.equal((await switchboard.health())['status'], 'healthy');
+	});
 
-		// A chunked upload is held to the size limit as it streams.
-		const upload = await fetch(`${switchboard.url}/v1/audio/transcriptions`, {
+	it('streams uploads through and holds chunked ones to the size limit', async () => {
+		// Any OpenAI-compatible command will do: this one reads the whole body, then says how big it was.
+		const counter = `require('node:http').createServer((req, res) => {
+			let size = 0;
+			req.on('data', chunk => size += chunk.length).on('end', () => res.end(JSON.stringify({size})));
+		}).listen(Number(process.argv[1]), '127.0.0.1');`;
+		const switchboard = await start(['--max-body-size', '64kb'], [process.execPath, '-e', counter, '{port}']);
+		const upload = async (chunks: number) => fetch(`${switchboard.url}/v1/audio/transcriptions`, {
 			method: 'POST',
 			headers: {'content-type': 'application/octet-stream'},
 			body: new ReadableStream({
 				start(controller) {
-					for (let i = 0; i < 20; i++) {
+					for (let i = 0; i < chunks; i++) {
 						controller.enqueue(new Uint8Array(16 * 1024));
 					}
 
@@ -257,8 +265,12 @@ describe('bad input gets a clear error and switchboard keeps running', () => {
 			}),
 			duplex: 'half',
 		} as RequestInit);
-		assert.equal(upload.status, 413);
-		assert.equal((await switchboard.health())['status'], 'healthy');
+		const small = await upload(2);
+		assert.equal(small.status, 200);
+		assert.deepEqual(await small.json(), {size: 32 * 1024});
+		const large = await upload(20);
+		assert.equal(large.status, 413);
+		assert.equal((await large.json() as {error: {code: string}}).error.code, 'body_too_large');
 	});
 
 	it('wakes the model even when the hold queue takes nobody', async () => {
