@@ -1,9 +1,8 @@
-import os from 'node:os';
 import path from 'node:path';
 import {declaredModelName, resolveExecutable, servedModelName} from '../launchers/command.js';
-import {parseDuration} from '../util/duration.js';
 import {ConfigError} from './errors.js';
-import type {Config, LogLevel} from './types.js';
+import type {Config} from './types.js';
+import {defaultLogDir, mustBe, readDuration, readLogLevel, readSize, type Reading} from './values.js';
 
 /** The command-line flags of the one-model mode, as meow parsed them. */
 export interface RunFlags {
@@ -30,9 +29,6 @@ export interface RunFlags {
 export const defaultPort = 8100;
 export const defaultTargetPortBase = 8101;
 
-const logLevels: Record<string, LogLevel> = {debug: 'debug', info: 'info', warn: 'warn', warning: 'warn', error: 'error'};
-const sizeUnits: Record<string, number> = {b: 1, kb: 1024, k: 1024, mb: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3, g: 1024 ** 3};
-
 /** Turns flags plus the server command after `--` into a validated Config. */
 export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.ProcessEnv = process.env): Config {
 	if (flags.useSlurm || flags.srunCmd !== undefined || flags.loopbackUser !== undefined || flags.loopbackHost !== undefined) {
@@ -55,10 +51,7 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 		}
 	}
 
-	const logLevel = logLevels[flags.logLevel.toLowerCase()];
-	if (!logLevel) {
-		throw new ConfigError(`--log-level must be one of DEBUG, INFO, WARNING, ERROR (got ${flags.logLevel}).`);
-	}
+	const logLevel = checked('--log-level', flags.logLevel, readLogLevel(flags.logLevel));
 
 	if (flags.logFormat !== undefined && flags.logFormat !== 'json' && flags.logFormat !== 'text') {
 		throw new ConfigError(`--log-format must be json or text (got ${flags.logFormat}).`);
@@ -72,7 +65,7 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 		throw new ConfigError(`--max-queue must be a whole number (got ${flags.maxQueue}).`);
 	}
 
-	const startupTimeoutMs = duration('--startup-timeout', flags.startupTimeout, {zero: false});
+	const startupTimeoutMs = duration('--startup-timeout', flags.startupTimeout, {});
 	const envKey = env['SWITCHBOARD_API_KEY'];
 	return {
 		server: {
@@ -93,19 +86,14 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 			port: flags.targetPort,
 			portBase: defaultTargetPortBase,
 			pingPath: flags.pingPath,
-			idleTimeoutMs: duration('--idle-timeout', flags.idleTimeout, {zero: true}),
+			idleTimeoutMs: duration('--idle-timeout', flags.idleTimeout, {zeroMeans: 'never'}),
 			startupTimeoutMs,
 			stopGraceMs: 10_000,
 			maxQueue: flags.maxQueue,
-			maxWaitMs: flags.maxWait === undefined ? startupTimeoutMs : duration('--max-wait', flags.maxWait, {zero: false}),
+			maxWaitMs: flags.maxWait === undefined ? startupTimeoutMs : duration('--max-wait', flags.maxWait, {}),
 			env: {},
 		}],
 	};
-}
-
-function defaultLogDir(env: NodeJS.ProcessEnv): string {
-	const stateHome = env['XDG_STATE_HOME'] || path.join(os.homedir(), '.local', 'state');
-	return path.join(stateHome, 'switchboard', 'logs');
 }
 
 function port(flag: string, value: number): void {
@@ -114,31 +102,19 @@ function port(flag: string, value: number): void {
 	}
 }
 
-/** Node's timers hold at most 2^31-1 ms (about 24.8 days); longer ones would fire at once. */
-const longestTimerMs = 2 ** 31 - 1;
-
-function duration(flag: string, text: string, {zero}: {zero: boolean}): number {
-	const ms = parseDuration(text);
-	if (ms === undefined) {
-		throw new ConfigError(`${flag} must be a duration such as 1800 (seconds), 90s, 30m or 2h (got ${text}).`);
-	}
-
-	if (ms > longestTimerMs) {
-		throw new ConfigError(`${flag} must be at most 24 days (got ${text})${zero ? '; 0 means never' : ''}.`);
-	}
-
-	if (ms === 0 && !zero) {
-		throw new ConfigError(`${flag} must be longer than 0 (got ${text}).`);
-	}
-
-	return ms;
+function duration(flag: string, text: string, options: {zeroMeans?: string}): number {
+	return checked(flag, text, readDuration(text, options));
 }
 
 function size(flag: string, text: string): number {
-	const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?b?)?\s*$/i.exec(text);
-	if (!match) {
-		throw new ConfigError(`${flag} must be a size such as 512kb, 32mb or 1gb (got ${text}).`);
+	return checked(flag, text, readSize(text));
+}
+
+/** The value a flag's text was read into, or a ConfigError naming the flag. */
+function checked<T>(flag: string, text: string, reading: Reading<T>): T {
+	if ('expected' in reading) {
+		throw new ConfigError(`${flag} ${mustBe(reading, text)}.`);
 	}
 
-	return Math.round(Number(match[1]) * sizeUnits[(match[2] || 'b').toLowerCase()]!);
+	return reading.value;
 }

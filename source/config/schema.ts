@@ -1,0 +1,132 @@
+import {z} from 'zod';
+import {isTable} from './key-path.js';
+import {splitShellWords} from './shell-words.js';
+import {durationExpected, logLevelExpected, mustBe, readDuration, readLogLevel, readSize, sizeExpected, type Reading} from './values.js';
+
+/*
+ * The shape of switchboard.toml. Every message completes "<key path> …" (see toml.ts), so a
+ * check only says what it expected and what it got.
+ */
+
+/** A value from the file as the user wrote it, for "(got …)". */
+function show(value: unknown): string {
+	if (isTable(value)) {
+		return 'a table';
+	}
+
+	// smol-toml's TomlDate.toISOString prints a TOML date as it was written; String() would not.
+	const text = value instanceof Date ? value.toISOString() : typeof value === 'string' || Array.isArray(value) ? JSON.stringify(value) : String(value);
+	return text.length > 80 ? `${text.slice(0, 77)}…` : text;
+}
+
+/** The error option of a zod check: what the key expects, or that it is missing. */
+function expecting(expected: string) {
+	return {error: (issue: {input?: unknown}) => issue.input === undefined ? `is required: ${expected}` : mustBe({expected}, show(issue.input))};
+}
+
+/** A table that refuses keys it does not know, listing those it does (typos are the usual cause). */
+function table<Shape extends z.ZodRawShape>(shape: Shape) {
+	const known = Object.keys(shape).join(', ');
+	return z.strictObject(shape, {error: issue => issue.code === 'unrecognized_keys' ? `is not a known key; the keys here are ${known}` : mustBe({expected: 'a table'}, show(issue.input))});
+}
+
+/** A transform through a reader: its value, or an issue saying what the reader expected. */
+function readWith<In, T>(read: (value: In) => Reading<T>) {
+	return (value: In, context: z.core.$RefinementCtx<In>): T => {
+		const reading = read(value);
+		if ('expected' in reading) {
+			context.addIssue({code: 'custom', message: mustBe(reading, show(value)), input: value});
+			return z.NEVER;
+		}
+
+		return reading.value;
+	};
+}
+
+/** Text for one of the readers flags use too; a number is read as its digits (seconds, bytes). */
+function textOrNumber<T>(expected: string, read: (text: string) => Reading<T>) {
+	return z.union([z.number(), z.string()], expecting(expected)).transform(readWith(value => read(String(value))));
+}
+
+function duration(options: {zeroMeans?: string}) {
+	return textOrNumber(durationExpected, text => readDuration(text, options));
+}
+
+function wholeNumber(min: number, max: number, expected: string) {
+	const error = expecting(expected);
+	return z.int(error).min(min, error).max(max, error);
+}
+
+function text(expected: string) {
+	const error = expecting(expected);
+	return z.string(error).min(1, error);
+}
+
+const commandExpected = 'a command such as ["vllm", "serve", "Qwen/Qwen3-8B"] or "vllm serve Qwen/Qwen3-8B"';
+
+/** A list of arguments, or one string split as a shell would (quotes and backslashes, no expansion). */
+function readCommand(value: string | string[]): Reading<string[]> {
+	const reading = typeof value === 'string' ? splitShellWords(value) : {value};
+	// An empty program name would "resolve" to a directory on PATH.
+	return 'value' in reading && !reading.value[0] ? {expected: commandExpected} : reading;
+}
+
+/** Launchers the design plans; a model naming one hears it is coming rather than that it is wrong. */
+const plannedLaunchers = new Set(['static', 'slurm']);
+
+function readLauncher(value: string): Reading<'local'> {
+	if (value === 'local') {
+		return {value};
+	}
+
+	return {expected: '"local"', note: plannedLaunchers.has(value) ? `the ${value} launcher is not available yet; switchboard runs every model itself for now` : undefined};
+}
+
+const portExpected = 'a port number from 1 to 65535';
+const pathExpected = expecting('a path starting with /');
+
+/** Per-model settings: in [[models]] and, as defaults for every model, in [defaults]. */
+const modelSettings = {
+	launcher: z.string(expecting('"local"')).transform(readWith(readLauncher)).optional(),
+	served_name: text('the model name the server answers to').optional(),
+	host: text('a host name or IP address').optional(),
+	port: wholeNumber(1, 65_535, portExpected).optional(),
+	port_base: wholeNumber(1, 65_535, portExpected).optional(),
+	ping_path: z.string(pathExpected).startsWith('/', pathExpected).optional(),
+	idle_timeout: duration({zeroMeans: 'never'}).optional(),
+	startup_timeout: duration({}).optional(),
+	stop_grace: duration({zeroMeans: 'SIGKILL at once'}).optional(),
+	max_queue: wholeNumber(0, Number.MAX_SAFE_INTEGER, 'a whole number of requests, 0 or more').optional(),
+	max_wait: duration({}).optional(),
+	env: z.record(z.string(), z.string(expecting('a string in quotes, such as "0"')), expecting('a table such as { CUDA_VISIBLE_DEVICES = "0" }')).optional(),
+};
+
+const modelNameExpected = 'a name of letters, digits and . _ : / - such as "qwen3-8b"';
+
+const model = table({
+	name: z.string(expecting(modelNameExpected)).regex(/^[\w.:/-]+$/, expecting(modelNameExpected)),
+	command: z.union([z.string(), z.array(z.string())], expecting(commandExpected)).transform(readWith(readCommand)),
+	...modelSettings,
+});
+
+/** `~` alone or `~/…` is the home directory; `~user` would silently become a folder named so. */
+const logDir = text('a directory path').refine(value => !/^~[^/]/.test(value), {error: issue => mustBe({expected: 'a directory path (~ is expanded, ~user is not)'}, show(issue.input))});
+
+const server = table({
+	host: text('a host name or IP address, such as "127.0.0.1" or "0.0.0.0"').optional(),
+	port: wholeNumber(0, 65_535, 'a port number from 0 to 65535 (0 = any free port)').optional(),
+	api_keys: z.array(text('a key, a non-empty string'), expecting('a list of keys such as ["key-1"]')).optional(),
+	log_dir: logDir.optional(),
+	log_level: z.string(expecting(logLevelExpected)).transform(readWith(readLogLevel)).optional(),
+	max_body_size: textOrNumber(sizeExpected, readSize).optional(),
+});
+
+export const configFileSchema = table({
+	server: server.optional(),
+	defaults: table(modelSettings).optional(),
+	models: z.array(model, expecting('a list of [[models]] tables')).optional(),
+});
+
+export type ConfigFile = z.output<typeof configFileSchema>;
+export type ModelEntry = NonNullable<ConfigFile['models']>[number];
+export type ModelSettings = NonNullable<ConfigFile['defaults']>;

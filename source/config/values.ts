@@ -1,0 +1,73 @@
+import os from 'node:os';
+import path from 'node:path';
+import {parseDuration} from '../util/duration.js';
+import type {LogLevel} from './types.js';
+
+/**
+ * A setting's value read from text, or what the setting expects instead. Flags and the config
+ * file share these readers, and so accept the same values and explain them in the same words.
+ */
+export type Reading<T> = {value: T} | {expected: string; note?: string | undefined};
+
+/** Completes "<setting> …" for a value that cannot be used: `must be a size such as … (got huge)`. */
+export function mustBe(problem: {expected: string; note?: string | undefined}, shown: string): string {
+	return `must be ${problem.expected} (got ${shown})${problem.note ? `; ${problem.note}` : ''}`;
+}
+
+/** Node's timers hold at most 2^31-1 ms (about 24.8 days); longer ones would fire at once. */
+const longestTimerMs = 2 ** 31 - 1;
+
+export const durationExpected = 'a duration such as 1800 (seconds), 90s, 30m or 2h';
+
+/** A duration in ms. 0 is allowed only where it means something, which `zeroMeans` says ("never"). */
+export function readDuration(text: string, {zeroMeans}: {zeroMeans?: string}): Reading<number> {
+	const ms = parseDuration(text);
+	if (ms === undefined) {
+		return {expected: durationExpected};
+	}
+
+	if (ms > longestTimerMs) {
+		return {expected: 'at most 24 days', note: zeroMeans && `0 means ${zeroMeans}`};
+	}
+
+	if (ms === 0 && !zeroMeans) {
+		return {expected: 'longer than 0'};
+	}
+
+	return {value: ms};
+}
+
+const sizeUnits: Record<string, number> = {b: 1, kb: 1024, k: 1024, mb: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3, g: 1024 ** 3};
+
+export const sizeExpected = 'a size such as 512kb, 32mb or 1gb';
+
+/** A size in bytes: `512kb`, `32mb`, `1gb`, or a bare number of bytes. */
+export function readSize(text: string): Reading<number> {
+	const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?b?)?\s*$/i.exec(text);
+	if (!match) {
+		return {expected: sizeExpected};
+	}
+
+	return {value: Math.round(Number(match[1]) * sizeUnits[(match[2] || 'b').toLowerCase()]!)};
+}
+
+const logLevels: Record<string, LogLevel> = {debug: 'debug', info: 'info', warn: 'warn', warning: 'warn', error: 'error'};
+
+export const logLevelExpected = 'one of DEBUG, INFO, WARNING, ERROR';
+
+/** Python's level names as llm-proxy-ondemand takes them, in any case. */
+export function readLogLevel(text: string): Reading<LogLevel> {
+	const name = text.toLowerCase();
+	// hasOwn: a plain lookup would take `constructor` for a level.
+	return Object.hasOwn(logLevels, name) ? {value: logLevels[name]!} : {expected: logLevelExpected};
+}
+
+/** The user's home: `HOME` from the given environment first, so tests and callers can pick it. */
+export function homeDirectory(env: NodeJS.ProcessEnv): string {
+	return env['HOME'] || os.homedir();
+}
+
+export function defaultLogDir(env: NodeJS.ProcessEnv): string {
+	const stateHome = env['XDG_STATE_HOME'] || path.join(homeDirectory(env), '.local', 'state');
+	return path.join(stateHome, 'switchboard', 'logs');
+}

@@ -1,0 +1,257 @@
+import assert from 'node:assert/strict';
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {after, describe, it} from 'node:test';
+import {fileURLToPath} from 'node:url';
+import {ConfigError} from '../../source/config/errors.js';
+import {splitShellWords} from '../../source/config/shell-words.js';
+import {findConfigFile, loadConfigFile, parseConfig} from '../../source/config/toml.js';
+
+const file = '/etc/switchboard/switchboard.toml';
+const env = {HOME: '/home/ada'};
+const parse = (text: string) => parseConfig(text, file, env);
+const model = (name: string, extra = '') => `[[models]]\nname = "${name}"\ncommand = ["node", "serve.js"]\n${extra}\n`;
+
+/** Asserts the text is refused with a ConfigError whose message matches every pattern. */
+function assertRefused(text: string, ...patterns: RegExp[]): void {
+	assert.throws(() => parse(text), (error: unknown) => {
+		assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+		for (const pattern of patterns) {
+			assert.match(error.message, pattern);
+		}
+
+		return true;
+	});
+}
+
+describe('switchboard.toml', () => {
+	it('fills in the same defaults as the flags', () => {
+		const config = parseConfig('[[models]]\nname = "qwen3-8b"\ncommand = ["node", "serve.js", "--model", "Qwen/Qwen3-8B"]\n', file, env);
+		assert.deepEqual(config.server, {
+			host: '127.0.0.1',
+			port: 8100,
+			apiKeys: [],
+			logDir: '/home/ada/.local/state/switchboard/logs',
+			maxBodyBytes: 32 * 1024 * 1024,
+			logLevel: 'info',
+			jsonLogs: false,
+		});
+		assert.deepEqual(config.models, [{
+			name: 'qwen3-8b',
+			servedName: 'Qwen/Qwen3-8B',
+			launcher: 'local',
+			command: ['node', 'serve.js', '--model', 'Qwen/Qwen3-8B'],
+			host: '127.0.0.1',
+			port: undefined,
+			portBase: 8101,
+			pingPath: '/health',
+			idleTimeoutMs: 1_800_000,
+			startupTimeoutMs: 15 * 60_000,
+			stopGraceMs: 10_000,
+			maxQueue: 100,
+			maxWaitMs: 15 * 60_000,
+			env: {},
+		}]);
+	});
+
+	it('reads every server setting', () => {
+		const config = parse(`[server]
+host = "0.0.0.0"
+port = 9000
+api_keys = ["k1", "k2"]
+log_level = "WARNING"
+max_body_size = 1024
+${model('a')}`);
+		assert.equal(config.server.host, '0.0.0.0');
+		assert.equal(config.server.port, 9000);
+		assert.deepEqual(config.server.apiKeys, ['k1', 'k2']);
+		assert.equal(config.server.logLevel, 'warn', 'log levels are case-insensitive');
+		assert.equal(config.server.maxBodyBytes, 1024, 'a number is bytes');
+	});
+
+	it('appends SWITCHBOARD_API_KEY to the keys of the file', () => {
+		const config = parseConfig(`[server]\napi_keys = ["k1"]\n${model('a')}`, file, {...env, SWITCHBOARD_API_KEY: 'from-env'});
+		assert.deepEqual(config.server.apiKeys, ['k1', 'from-env']);
+	});
+
+	it('expands ~ and reads a relative log_dir from the folder of the file', () => {
+		assert.equal(parse(`[server]\nlog_dir = "~/logs/sb"\n${model('a')}`).server.logDir, '/home/ada/logs/sb');
+		assert.equal(parse(`[server]\nlog_dir = "~"\n${model('a')}`).server.logDir, '/home/ada');
+		assert.equal(parse(`[server]\nlog_dir = "logs"\n${model('a')}`).server.logDir, '/etc/switchboard/logs');
+		assert.equal(parse(`[server]\nlog_dir = "/var/log/sb"\n${model('a')}`).server.logDir, '/var/log/sb');
+		assert.equal(parseConfig(`[server]\nlog_dir = "logs"\n${model('a')}`, 'conf/switchboard.toml', env).server.logDir, path.resolve('conf/logs'));
+	});
+
+	it('gives every model the [defaults] it does not set itself', () => {
+		const config = parse(`[defaults]
+idle_timeout = "5m"
+startup_timeout = 600
+port_base = 9100
+env = { HF_HOME = "/data/hf", CUDA_VISIBLE_DEVICES = "0" }
+
+${model('a', 'idle_timeout = 0\nenv = { CUDA_VISIBLE_DEVICES = "1" }')}
+${model('b', 'max_wait = "1m"\nserved_name = "org/b"\nping_path = "/ping"\nmax_queue = 0\nstop_grace = "2.5s"\nhost = "::1"\nport = 9200')}`);
+		const [a, b] = config.models;
+		assert.equal(a!.idleTimeoutMs, 0, 'a model overrides [defaults]; 0 = never');
+		assert.equal(b!.idleTimeoutMs, 5 * 60_000);
+		assert.equal(a!.startupTimeoutMs, 600_000, 'a bare number is seconds');
+		assert.equal(a!.maxWaitMs, 600_000, 'max_wait defaults to the inherited startup timeout');
+		assert.equal(b!.maxWaitMs, 60_000);
+		assert.equal(a!.portBase, 9100);
+		assert.deepEqual(a!.env, {HF_HOME: '/data/hf', CUDA_VISIBLE_DEVICES: '1'}, 'env merges key by key');
+		assert.deepEqual(b!.env, {HF_HOME: '/data/hf', CUDA_VISIBLE_DEVICES: '0'});
+		assert.equal(a!.servedName, undefined, 'a command that declares no model name has none');
+		assert.deepEqual(
+			[b!.servedName, b!.pingPath, b!.maxQueue, b!.stopGraceMs, b!.host, b!.port],
+			['org/b', '/ping', 0, 2500, '::1', 9200],
+		);
+	});
+
+	it('splits a command given as one string like a shell, quotes and escapes included', () => {
+		const config = parse(`[[models]]
+name = "a"
+command = '''node "serve it.js" --name 'a b' c\\ d "say \\"hi\\"" $HOME'''
+`);
+		assert.deepEqual(config.models[0]!.command, ['node', 'serve it.js', '--name', 'a b', 'c d', 'say "hi"', '$HOME']);
+	});
+
+	it('reads the example fleet', () => {
+		const fleet = fileURLToPath(new URL('../fixtures/config/fleet.toml', import.meta.url));
+		const config = loadConfigFile(fleet, env);
+		assert.deepEqual(config.models.map(entry => [entry.name, entry.servedName, entry.port, entry.idleTimeoutMs]), [
+			['small', 'small', undefined, 10 * 60_000],
+			['large', 'sim/large', 8200, 30 * 60_000],
+		]);
+		assert.equal(config.models[1]!.command.at(-1), '{host}');
+		assert.equal(config.server.logDir, path.join(path.dirname(fleet), 'logs'));
+	});
+});
+
+describe('switchboard.toml errors name the file, the key and what is expected', () => {
+	it('a TOML syntax error, with its line and column', () => {
+		assertRefused(`${model('a')}\n[server]\nport = \n`, /^\/etc\/switchboard\/switchboard\.toml:7:8: not valid TOML: /, /7:  port = /);
+	});
+
+	it('an unknown key, listing the known ones', () => {
+		assertRefused(`[server]\nprot = 8100\n${model('a')}`, /switchboard\.toml: server\.prot is not a known key; the keys here are host, port, api_keys, log_dir, log_level, max_body_size/);
+		assertRefused(model('a', 'gpus = 2'), /switchboard\.toml: models "a"\.gpus is not a known key; the keys here are name, command, launcher, /);
+		assertRefused(`[defaults]\nname = "x"\n${model('a')}`, /switchboard\.toml: defaults\.name is not a known key/);
+		assertRefused(`[sever]\n${model('a')}`, /switchboard\.toml: sever is not a known key; the keys here are server, defaults, models/);
+	});
+
+	it('a bad duration, by the name of its model', () => {
+		assertRefused(model('qwen3-8b', 'idle_timeout = "soon"'), /switchboard\.toml: models "qwen3-8b"\.idle_timeout must be a duration such as 1800 \(seconds\), 90s, 30m or 2h \(got "soon"\)/);
+		assertRefused(model('a', 'startup_timeout = 0'), /models "a"\.startup_timeout must be longer than 0 \(got 0\)/);
+		assertRefused(model('a', 'idle_timeout = "30d"'), /models "a"\.idle_timeout must be a duration/);
+		assertRefused(model('a', 'idle_timeout = "600h"'), /models "a"\.idle_timeout must be at most 24 days \(got "600h"\); 0 means never/);
+		assertRefused(`[defaults]\nmax_wait = -1\n${model('a')}`, /switchboard\.toml: defaults\.max_wait must be a duration .*\(got -1\)/);
+	});
+
+	it('a bad size, log level, port or type', () => {
+		assertRefused(`[server]\nmax_body_size = "huge"\n${model('a')}`, /switchboard\.toml: server\.max_body_size must be a size such as 512kb, 32mb or 1gb \(got "huge"\)/);
+		assertRefused(`[server]\nlog_level = "loud"\n${model('a')}`, /server\.log_level must be one of DEBUG, INFO, WARNING, ERROR \(got "loud"\)/);
+		assertRefused(`[server]\nport = "8100"\n${model('a')}`, /server\.port must be a port number from 0 to 65535 .*\(got "8100"\)/);
+		assertRefused(model('a', 'port = 70000'), /models "a"\.port must be a port number from 1 to 65535 \(got 70000\)/);
+		assertRefused(model('a', 'env = { CUDA_VISIBLE_DEVICES = 0 }'), /models "a"\.env\.CUDA_VISIBLE_DEVICES must be a string in quotes/);
+		assertRefused(model('a', 'ping_path = "health"'), /models "a"\.ping_path must be a path starting with \//);
+		assertRefused(`[server]\nlog_dir = "~bob/logs"\n${model('a')}`, /server\.log_dir must be a directory path \(~ is expanded, ~user is not\)/);
+		assertRefused(`server = 8100\n${model('a')}`, /switchboard\.toml: server must be a table \(got 8100\)/);
+		assertRefused('models = { name = "a" }\n', /switchboard\.toml: models must be a list of \[\[models\]\] tables \(got a table\)/);
+	});
+
+	it('a model without a name or command, or with a bad one, by its index', () => {
+		assertRefused('[[models]]\ncommand = "node"\n', /switchboard\.toml: models\[0\]\.name is required/);
+		assertRefused('[[models]]\nname = "a"\n', /switchboard\.toml: models "a"\.command is required/);
+		assertRefused(`${model('a')}[[models]]\nname = "b c"\ncommand = "node"\n`, /switchboard\.toml: models\[1\]\.name must be a name of letters, digits/);
+		assertRefused('[[models]]\nname = "a"\ncommand = []\n', /models "a"\.command must be a command such as/);
+		assertRefused('[[models]]\nname = "a"\ncommand = "node \'serve.js"\n', /models "a"\.command must be a command line whose quotes are closed .*a ' quote is never closed/);
+	});
+
+	it('a file without models', () => {
+		assertRefused('[server]\nport = 8100\n', /switchboard\.toml: defines no model; add a \[\[models\]\] table/);
+	});
+
+	it('a launcher that is not available yet', () => {
+		assertRefused(model('a', 'launcher = "slurm"'), /models "a"\.launcher must be "local" \(got "slurm"\); the slurm launcher is not available yet/);
+		assertRefused(`[defaults]\nlauncher = "static"\n${model('a')}`, /defaults\.launcher must be "local" \(got "static"\); the static launcher is not available yet/);
+		assertRefused(model('a', 'launcher = "docker"'), /models "a"\.launcher must be "local" \(got "docker"\)$/);
+	});
+
+	it('two models with the same name', () => {
+		assertRefused(model('a') + model('b') + model('a'), /switchboard\.toml: models\[2\]\.name "a" is already the name of models\[0\]; each model needs its own name/);
+	});
+
+	it('a model on the port of the proxy', () => {
+		assertRefused(model('a', 'port = 8100'), /switchboard\.toml: models "a"\.port 8100 is the proxy's own server\.port/);
+		assertRefused(`[server]\nport = 9000\n${model('a', 'port = 9000')}`, /models "a"\.port 9000 is the proxy's own server\.port/);
+	});
+
+	it('two models with the same fixed port, saying where the port came from', () => {
+		assertRefused(model('a', 'port = 8101') + model('b', 'port = 8101'), /switchboard\.toml: models "b"\.port 8101 is already the port of models "a"; each model needs its own port/);
+		assertRefused(`[defaults]\nport = 8101\n${model('a')}${model('b')}`, /models "b"\.port 8101 \(from defaults\.port\) is already the port of models "a"/);
+	});
+
+	it('a program that does not exist', () => {
+		assertRefused('[[models]]\nname = "a"\ncommand = "definitely-not-a-command-xyz serve"\n', /switchboard\.toml: models "a"\.command runs `definitely-not-a-command-xyz`, which is not an executable on PATH/);
+		assertRefused('[[models]]\nname = "a"\ncommand = ["./no/such/server"]\n', /models "a"\.command runs `\.\/no\/such\/server`, which is not an executable\.$/);
+		assertRefused(model('a', 'env = { PATH = "/nonexistent" }'), /models "a"\.command runs `node`, which is not an executable on PATH/);
+	});
+
+	it('every problem at once, one line each', () => {
+		assert.throws(() => parse(model('a', 'idle_timeout = "soon"\nmax_queue = -1')), (error: Error) => error.message.split('\n').length === 2);
+	});
+
+	it('a file that cannot be read', () => {
+		assert.throws(() => loadConfigFile('/nonexistent/switchboard.toml', env), /^ConfigError: \/nonexistent\/switchboard\.toml: cannot be read: no such file\.$/);
+	});
+});
+
+describe('command lines', () => {
+	it('splits like a POSIX shell without expanding anything', () => {
+		assert.deepEqual(splitShellWords('  vllm   serve\tm  '), {value: ['vllm', 'serve', 'm']});
+		assert.deepEqual(splitShellWords(`a'b'"c" '' "a\\b" 'a\\b'`), {value: ['abc', '', 'a\\b', 'a\\b']});
+		assert.deepEqual(splitShellWords('vllm serve m \\\n  --tp 2'), {value: ['vllm', 'serve', 'm', '--tp', '2']});
+		assert.deepEqual(splitShellWords('echo ~ $HOME *'), {value: ['echo', '~', '$HOME', '*']});
+	});
+
+	it('says what is wrong with an unfinished line', () => {
+		assert.ok('expected' in splitShellWords('a "b'));
+		assert.ok('expected' in splitShellWords('a \'b'));
+		assert.ok('expected' in splitShellWords('a \\'));
+	});
+});
+
+describe('finding switchboard.toml', () => {
+	const root = mkdtempSync(path.join(os.tmpdir(), 'switchboard-config-'));
+	after(() => rmSync(root, {recursive: true, force: true}));
+	const project = path.join(root, 'project');
+	const home = path.join(root, 'home');
+	const xdg = path.join(root, 'xdg');
+	for (const directory of [project, path.join(home, '.config', 'switchboard'), path.join(xdg, 'switchboard')]) {
+		mkdirSync(directory, {recursive: true});
+	}
+
+	it('finds nothing when there is no file', () => {
+		assert.equal(findConfigFile(project, {HOME: home}), undefined);
+	});
+
+	it('takes the user config dir, $XDG_CONFIG_HOME first', () => {
+		writeFileSync(path.join(home, '.config', 'switchboard', 'switchboard.toml'), '');
+		assert.equal(findConfigFile(project, {HOME: home}), path.join(home, '.config', 'switchboard', 'switchboard.toml'));
+		assert.equal(findConfigFile(project, {HOME: home, XDG_CONFIG_HOME: xdg}), undefined, 'XDG_CONFIG_HOME replaces ~/.config');
+		writeFileSync(path.join(xdg, 'switchboard', 'switchboard.toml'), '');
+		assert.equal(findConfigFile(project, {HOME: home, XDG_CONFIG_HOME: xdg}), path.join(xdg, 'switchboard', 'switchboard.toml'));
+	});
+
+	it('prefers ./switchboard.toml', () => {
+		writeFileSync(path.join(project, 'switchboard.toml'), '');
+		assert.equal(findConfigFile(project, {HOME: home, XDG_CONFIG_HOME: xdg}), path.join(project, 'switchboard.toml'));
+	});
+
+	it('ignores a directory of that name', () => {
+		const other = path.join(root, 'other');
+		mkdirSync(path.join(other, 'switchboard.toml'), {recursive: true});
+		assert.equal(findConfigFile(other, {HOME: home}), path.join(home, '.config', 'switchboard', 'switchboard.toml'));
+	});
+});
