@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import meow from 'meow';
-import {configFromFlags, defaultPort} from './config/flags.js';
+import {defaultPort} from './config/flags.js';
+import {configFromCli} from './config/from-cli.js';
 import {ConfigError} from './config/errors.js';
 import {runDemo} from './demo.js';
 import {runHeadless} from './headless.js';
@@ -8,10 +9,13 @@ import {runHeadless} from './headless.js';
 const help = `
   Usage
     $ switchboard [options] -- <server command>    proxy one model, started on the first request
+    $ switchboard [--config switchboard.toml]      proxy the models a config file describes
     $ switchboard demo [options]                   the same, in front of a simulated model
     $ switchboard sim [sim options]                a simulated vLLM server (see switchboard sim --help)
 
   Options
+    --config FILE         a switchboard.toml with [server], [defaults] and [[models]]; without a command
+                          after --, ./switchboard.toml or ~/.config/switchboard/switchboard.toml is used
     --port N              port of the proxy (default ${defaultPort})
     --host H              interface of the proxy (default 127.0.0.1; 0.0.0.0 for every interface)
     --target-port N       port of the backend (default: the first free port from 8101)
@@ -66,6 +70,7 @@ async function main(): Promise<void> {
 			logLevel: {type: 'string', default: 'info'},
 			logFormat: {type: 'string'},
 			logDir: {type: 'string'},
+			config: {type: 'string'},
 			ui: {type: 'boolean', default: true},
 			useSlurm: {type: 'boolean', default: false},
 			srunCmd: {type: 'string'},
@@ -83,9 +88,11 @@ async function main(): Promise<void> {
 		throw new ConfigError(`Unexpected argument \`${cli.input.join(' ')}\`. Put the server command after \`--\`: switchboard [options] -- <server command>.`);
 	}
 
-	const {switchboard, logger} = await runHeadless(configFromFlags(cli.flags, command));
-	const model = switchboard.fleet.models[0]!;
-	logger.info({url: switchboard.url, model: model.name, command: model.config.command.join(' ')}, `switchboard listening on ${switchboard.url}; ${model.name} starts on the first request`);
+	const given = new Set(own.filter(argument => argument.startsWith('--')).map(argument => argument.slice(2).split('=')[0]!));
+	const {config, file} = configFromCli({flags: cli.flags, command, given, cwd: process.cwd(), env: process.env});
+	const {switchboard, logger} = await runHeadless(config);
+	const names = switchboard.fleet.models.map(model => model.name);
+	logger.info({url: switchboard.url, config: file, models: names}, `switchboard listening on ${switchboard.url}; ${names.join(', ')} ${names.length === 1 ? 'starts on its' : 'start on their'} first request`);
 }
 
 main().catch((error: unknown) => {

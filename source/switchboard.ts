@@ -30,6 +30,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 	const fleetLog = logger.child({component: 'fleet'});
 	const routes = (): ModelRoute[] => fleet.models.map(model => ({
 		name: model.name,
+		servedName: model.config.servedName === model.name ? undefined : model.config.servedName,
 		state: model.state,
 		backends: model.state === 'ready' && model.url ? [{id: model.name, url: model.url}] : [],
 		maxQueue: model.config.maxQueue,

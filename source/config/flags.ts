@@ -111,7 +111,8 @@ function size(flag: string, text: string): number {
 }
 
 /** The value a flag's text was read into, or a ConfigError naming the flag. */
-function checked<T>(flag: string, text: string, reading: Reading<T>): T {
+/** The value a flag's text reads as, or a ConfigError naming the flag and what it expects. */
+export function checked<T>(flag: string, text: string, reading: Reading<T>): T {
 	if ('expected' in reading) {
 		throw new ConfigError(`${flag} ${mustBe(reading, text)}.`);
 	}

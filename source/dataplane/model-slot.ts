@@ -11,6 +11,8 @@ export class ModelSlot {
 	readonly queue: HoldQueue<ProxyRequest>;
 	/** The fleet's word for the model's state, for `GET /v1/models`. */
 	state: string;
+	/** See ModelRoute.servedName. */
+	servedName: string | undefined;
 	maxWaitMs: number;
 	/** Pools of the ready backends; empty while the model is not ready or is being stopped. */
 	pools: Pool[] = [];
@@ -26,6 +28,7 @@ export class ModelSlot {
 	constructor(readonly name: string, route: ModelRoute) {
 		this.queue = new HoldQueue(route.maxQueue);
 		this.state = route.state;
+		this.servedName = route.servedName;
 		this.maxWaitMs = route.maxWaitMs;
 	}
 

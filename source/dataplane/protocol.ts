@@ -19,6 +19,8 @@ export interface DataPlaneOptions {
 /** What the data plane needs to know of a model to serve, hold or refuse its requests. */
 export interface ModelRoute {
 	name: string;
+	/** The name the backend serves when it differs from `name`: request bodies get it as `model`. */
+	servedName: string | undefined;
 	/** The model's lifecycle state, shown by `GET /v1/models`. */
 	state: string;
 	/** Ready backends; empty while the model is stopped, starting or stopping. */

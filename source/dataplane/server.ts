@@ -172,21 +172,34 @@ export class DataPlane implements RequestHost {
 
 		readBody(req, this.options.maxBodyBytes).then(body => {
 			const only = this.#onlySlot();
-			if (only?.ready) {
-				// One model, ready: the body's `model` changes nothing, and the backend validates the JSON.
+			if (only?.ready && only.servedName === undefined) {
+				// One model, ready, nothing to rewrite: the body's `model` changes nothing, and the backend validates the JSON.
 				this.#forward(req, res, only, body);
 				return;
 			}
 
-			let model: unknown;
+			let parsed: {model?: unknown} | null;
 			try {
-				model = (JSON.parse(body.toString()) as {model?: unknown} | null)?.model;
+				parsed = JSON.parse(body.toString()) as {model?: unknown} | null;
 			} catch (error) {
 				this.#reject(req, res, proxyErrors.invalidJson, `The request body is not valid JSON: ${(error as Error).message}`);
 				return;
 			}
 
-			this.#admit(req, res, typeof model === 'string' ? model : undefined, body);
+			const model = parsed?.model;
+			const slot = this.#resolve(req, res, typeof model === 'string' ? model : undefined);
+			if (!slot) {
+				return;
+			}
+
+			if (slot.servedName !== undefined && parsed && typeof parsed === 'object' && model !== slot.servedName) {
+				// The backend knows the model by another name: the one place the proxy re-serialises a body.
+				parsed.model = slot.servedName;
+				this.#forward(req, res, slot, Buffer.from(JSON.stringify(parsed)));
+				return;
+			}
+
+			this.#forward(req, res, slot, body);
 		}, (error: Error) => {
 			if (error instanceof BodyTooLargeError) {
 				this.#reject(req, res, proxyErrors.bodyTooLarge, error.message);
@@ -197,19 +210,35 @@ export class DataPlane implements RequestHost {
 	}
 
 	#admit(req: IncomingMessage, res: ServerResponse, model: string | undefined, body: RequestBody): void {
+		const slot = this.#resolve(req, res, model);
+		if (slot) {
+			this.#forward(req, res, slot, body);
+		}
+	}
+
+	/** The model a request is for; answers 404 itself when there is none. */
+	#resolve(req: IncomingMessage, res: ServerResponse, model: string | undefined): ModelSlot | undefined {
 		const slot = this.#onlySlot() ?? (model === undefined ? undefined : this.#slots.get(model));
 		if (!slot) {
-			this.#reject(req, res, proxyErrors.notFound, model === undefined
-				? 'No model given: set `model` in the request body.'
-				: `The model \`${model}\` does not exist.`);
-			return;
+			const known = [...this.#slots.keys()].map(name => `\`${name}\``).join(', ');
+			if (model === undefined) {
+				this.#reject(req, res, proxyErrors.invalidParameter, `No model given: set \`model\` in the request body to one of ${known}.`);
+			} else {
+				this.#reject(req, res, proxyErrors.notFound, `The model \`${model}\` does not exist. Models here: ${known}.`);
+			}
 		}
 
-		this.#forward(req, res, slot, body);
+		return slot;
 	}
 
 	#forward(req: IncomingMessage, res: ServerResponse, slot: ModelSlot, body: RequestBody): void {
-		const request = new ProxyRequest(this, slot, req, res, endToEndHeaders(req.headers), body);
+		const headers = endToEndHeaders(req.headers);
+		if (Buffer.isBuffer(body)) {
+			// The body may have been rewritten; undici sends exactly these bytes.
+			headers['content-length'] = body.length;
+		}
+
+		const request = new ProxyRequest(this, slot, req, res, headers, body);
 		if (slot.ready) {
 			request.forward();
 		} else {
@@ -225,7 +254,7 @@ export class DataPlane implements RequestHost {
 	/** `GET /v1/models` must not wake anything: a ready backend answers, otherwise we do. */
 	#listModels(req: IncomingMessage, res: ServerResponse): void {
 		const only = this.#onlySlot();
-		if (only?.ready) {
+		if (only?.ready && only.servedName === undefined) {
 			this.#forward(req, res, only, null);
 			return;
 		}
@@ -269,6 +298,7 @@ export class DataPlane implements RequestHost {
 			}
 
 			slot.state = route.state;
+			slot.servedName = route.servedName;
 			slot.queue.capacity = route.maxQueue;
 			slot.maxWaitMs = route.maxWaitMs;
 			slot.pools = route.backends.map(backend => {

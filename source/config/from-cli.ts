@@ -1,0 +1,70 @@
+import path from 'node:path';
+import {ConfigError} from './errors.js';
+import {checked, configFromFlags, type RunFlags} from './flags.js';
+import {findConfigFile, loadConfigFile} from './toml.js';
+import type {Config} from './types.js';
+import {readLogLevel, readSize} from './values.js';
+
+export interface CliInput {
+	flags: RunFlags & {config: string | undefined};
+	/** The server command after `--`, if any. */
+	command: string[];
+	/** Long flags the user typed, without `--` (to tell them from meow's defaults). */
+	given: ReadonlySet<string>;
+	cwd: string;
+	env: NodeJS.ProcessEnv;
+}
+
+export interface ResolvedConfig {
+	config: Config;
+	/** The config file read, if any. */
+	file: string | undefined;
+}
+
+/** Flags that describe the one model of the command-line mode; a config file says these per model. */
+const modelFlags = ['target-port', 'idle-timeout', 'ping-path', 'startup-timeout', 'max-queue', 'max-wait'];
+
+/**
+ * One model from the command after `--`, or a fleet from `--config`, `./switchboard.toml` or the
+ * user config dir, in that order of preference. With a file, the server flags (--port, --host,
+ * --api-key, --log-level, --log-dir, --max-body-size) override its [server] table.
+ */
+export function configFromCli({flags, command, given, cwd, env}: CliInput): ResolvedConfig {
+	const jsonLogs = flags.logFormat === undefined ? !flags.ui : flags.logFormat === 'json';
+	if (command.length > 0) {
+		if (flags.config !== undefined) {
+			throw new ConfigError('Give either a server command after `--` or --config, not both.');
+		}
+
+		return {config: configFromFlags(flags, command, env), file: undefined};
+	}
+
+	const file = flags.config ?? findConfigFile(cwd, env);
+	if (file === undefined) {
+		throw new ConfigError('No server command given. Put it after `--`, e.g. `switchboard -- vllm serve Qwen/Qwen3-0.6B`, or describe your models in a switchboard.toml (see --config).');
+	}
+
+	const misplaced = modelFlags.filter(flag => given.has(flag));
+	if (misplaced.length > 0) {
+		throw new ConfigError(`--${misplaced[0]} sets the one model of \`switchboard -- <command>\`; with ${file}, set it in [defaults] or per model (as ${misplaced[0]!.replaceAll('-', '_')}).`);
+	}
+
+	const config = loadConfigFile(file, env);
+	const {server} = config;
+	return {
+		file,
+		config: {
+			...config,
+			server: {
+				...server,
+				host: given.has('host') ? flags.host : server.host,
+				port: given.has('port') ? flags.port : server.port,
+				apiKeys: given.has('api-key') ? flags.apiKey : server.apiKeys,
+				logLevel: given.has('log-level') ? checked('--log-level', flags.logLevel, readLogLevel(flags.logLevel)) : server.logLevel,
+				logDir: given.has('log-dir') && flags.logDir ? path.resolve(flags.logDir) : server.logDir,
+				maxBodyBytes: given.has('max-body-size') ? checked('--max-body-size', flags.maxBodySize, readSize(flags.maxBodySize)) : server.maxBodyBytes,
+				jsonLogs,
+			},
+		},
+	};
+}
