@@ -3,6 +3,7 @@ import {closeSync, fstatSync, mkdirSync, openSync} from 'node:fs';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {LogFollower} from './log-follower.js';
+import {groupAlive} from './process-group.js';
 import {checkReadiness} from './readiness.js';
 import type {Reaper} from './reaper.js';
 import type {ExitInfo, Instance, InstanceListener, Launch, LaunchSpec} from './types.js';
@@ -143,16 +144,7 @@ class LocalInstance implements Instance {
 	}
 
 	#groupAlive(): boolean {
-		if (this.pid === undefined) {
-			return false;
-		}
-
-		try {
-			process.kill(-this.pid, 0);
-			return true;
-		} catch {
-			return false;
-		}
+		return this.pid !== undefined && groupAlive(this.pid);
 	}
 
 	#signal(signal: NodeJS.Signals): void {

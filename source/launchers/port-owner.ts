@@ -1,4 +1,5 @@
 import {readdirSync, readFileSync, readlinkSync} from 'node:fs';
+import {processStat} from './process-group.js';
 
 const listenState = '0A';
 
@@ -13,7 +14,7 @@ export function listenerInGroup(port: number, group: number): boolean | undefine
 	}
 
 	for (const pid of readdirSync('/proc')) {
-		if (/^\d+$/.test(pid) && groupOf(pid) === group && holdsSocket(pid, inodes)) {
+		if (/^\d+$/.test(pid) && processStat(pid)?.group === group && holdsSocket(pid, inodes)) {
 			return true;
 		}
 	}
@@ -43,16 +44,6 @@ function listeningInodes(port: number): Set<string> | undefined {
 	}
 
 	return readable ? inodes : undefined;
-}
-
-function groupOf(pid: string): number | undefined {
-	try {
-		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-		// Fields after the command name, which is in parentheses and may hold spaces: state, ppid, pgrp.
-		return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-	} catch {
-		return undefined;
-	}
 }
 
 function holdsSocket(pid: string, inodes: Set<string>): boolean {

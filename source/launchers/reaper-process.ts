@@ -3,6 +3,7 @@
  * sends SIGTERM to each remaining process group, then SIGKILL after the grace period.
  */
 import {createInterface} from 'node:readline';
+import {groupAlive} from './process-group.js';
 
 const graceMs = Number(process.argv[2] ?? 10_000);
 const groups = new Set<number>();
@@ -32,7 +33,7 @@ lines.on('close', () => {
 	const deadline = Date.now() + graceMs;
 	const timer = setInterval(() => {
 		for (const pid of groups) {
-			if (!alive(pid)) {
+			if (!groupAlive(pid)) {
 				groups.delete(pid);
 			}
 		}
@@ -52,14 +53,5 @@ function signalAll(signal: NodeJS.Signals): void {
 		} catch {
 			groups.delete(pid);
 		}
-	}
-}
-
-function alive(pid: number): boolean {
-	try {
-		process.kill(-pid, 0);
-		return true;
-	} catch {
-		return false;
 	}
 }

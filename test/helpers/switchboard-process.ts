@@ -3,6 +3,7 @@ import {mkdtempSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
+import {processStat} from '../../source/launchers/process-group.js';
 
 export const cliPath = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
@@ -98,13 +99,10 @@ export class SwitchboardProcess {
 	}
 }
 
+/** Running, that is: a zombie waiting for a slow PID 1 to reap it holds nothing and counts as gone. */
 export function isAlive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch {
-		return false;
-	}
+	const state = processStat(String(pid))?.state;
+	return state !== undefined && state !== 'Z';
 }
 
 export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
