@@ -38,8 +38,38 @@ const help = `
 
   Examples
     $ switchboard -- vllm serve Qwen/Qwen3-0.6B
-    $ switchboard --port 8085 --idle-timeout 30m --api-key secret -- vllm serve Qwen/Qwen3-8B --port {port}
+    $ switchboard --port 8085 --idle-timeout 30m --api-key secret -- vllm serve Qwen/Qwen3-8B --host {host} --port {port}
 `;
+
+const runFlags = {
+	port: {type: 'string', default: String(defaultPort)},
+	host: {type: 'string', default: '127.0.0.1'},
+	targetPort: {type: 'string'},
+	idleTimeout: {type: 'string', default: '1800'},
+	pingPath: {type: 'string', default: '/health'},
+	startupTimeout: {type: 'string', default: '15m'},
+	maxQueue: {type: 'string', default: '100'},
+	maxWait: {type: 'string'},
+	maxBodySize: {type: 'string', default: '32mb'},
+	apiKey: {type: 'string', isMultiple: true, default: [] as string[]},
+	logLevel: {type: 'string', default: 'info'},
+	logFormat: {type: 'string'},
+	logDir: {type: 'string'},
+	config: {type: 'string'},
+	ui: {type: 'boolean', default: true},
+	useSlurm: {type: 'boolean', default: false},
+	srunCmd: {type: 'string'},
+	loopbackUser: {type: 'string'},
+	loopbackHost: {type: 'string'},
+} as const;
+
+/** Every long flag as typed, kebab-case (meow's own checker would print its message, not ours). */
+const knownFlags = new Set([
+	...Object.keys(runFlags).map(name => name.replaceAll(/[A-Z]/g, letter => `-${letter.toLowerCase()}`)),
+	'no-ui',
+	'help',
+	'version',
+]);
 
 async function main(): Promise<void> {
 	const argv = process.argv.slice(2);
@@ -55,29 +85,16 @@ async function main(): Promise<void> {
 	const cli = meow(help, {
 		importMeta: import.meta,
 		argv: own,
-		allowUnknownFlags: false,
-		flags: {
-			port: {type: 'number', default: defaultPort},
-			host: {type: 'string', default: '127.0.0.1'},
-			targetPort: {type: 'number'},
-			idleTimeout: {type: 'string', default: '1800'},
-			pingPath: {type: 'string', default: '/health'},
-			startupTimeout: {type: 'string', default: '15m'},
-			maxQueue: {type: 'number', default: 100},
-			maxWait: {type: 'string'},
-			maxBodySize: {type: 'string', default: '32mb'},
-			apiKey: {type: 'string', isMultiple: true, default: []},
-			logLevel: {type: 'string', default: 'info'},
-			logFormat: {type: 'string'},
-			logDir: {type: 'string'},
-			config: {type: 'string'},
-			ui: {type: 'boolean', default: true},
-			useSlurm: {type: 'boolean', default: false},
-			srunCmd: {type: 'string'},
-			loopbackUser: {type: 'string'},
-			loopbackHost: {type: 'string'},
-		},
+		// Unknown flags are reported below, in switchboard's own words.
+		allowUnknownFlags: true,
+		flags: runFlags,
 	});
+	const given = new Set(own.filter(argument => argument.startsWith('--')).map(argument => argument.slice(2).split('=')[0]!));
+	const unknown = [...given].find(flag => !knownFlags.has(flag));
+	if (unknown !== undefined) {
+		throw new ConfigError(`Unknown flag --${unknown}. \`switchboard --help\` lists them all.`);
+	}
+
 	const [mode, ...extra] = cli.input;
 	if (mode === 'demo' && extra.length === 0) {
 		await runDemo(cli.flags);
@@ -88,9 +105,14 @@ async function main(): Promise<void> {
 		throw new ConfigError(`Unexpected argument \`${cli.input.join(' ')}\`. Put the server command after \`--\`: switchboard [options] -- <server command>.`);
 	}
 
-	const given = new Set(own.filter(argument => argument.startsWith('--')).map(argument => argument.slice(2).split('=')[0]!));
 	const {config, file} = configFromCli({flags: cli.flags, command, given, cwd: process.cwd(), env: process.env});
 	const {switchboard, logger} = await runHeadless(config);
+	for (const {config: model} of switchboard.fleet.models) {
+		if (model.command.some(argument => argument.includes('{port}')) && !model.command.some(argument => argument.includes('{host}'))) {
+			logger.warn({model: model.name}, `the command of ${model.name} has {port} but no {host}: the backend picks its own interface (vLLM: all of them) and can be reached without switchboard's API key; add --host {host}`);
+		}
+	}
+
 	const names = switchboard.fleet.models.map(model => model.name);
 	logger.info({url: switchboard.url, config: file, models: names}, `switchboard listening on ${switchboard.url}; ${names.join(', ')} ${names.length === 1 ? 'starts on its' : 'start on their'} first request`);
 }

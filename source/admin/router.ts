@@ -1,10 +1,12 @@
-import {readFile} from 'node:fs/promises';
+import {open} from 'node:fs/promises';
 import type {AdminReply, AdminRequest} from '../dataplane/protocol.js';
 import {errorBody, proxyErrors, type ProxyErrorKind} from '../dataplane/errors.js';
 import type {Fleet} from '../fleet/fleet.js';
 import type {ManagedModel, ModelSnapshot} from '../fleet/model.js';
 
 const defaultTailLines = 200;
+/** /logs/current sends at most this much; the file itself keeps everything. */
+const currentLogLimit = 8 * 1024 * 1024;
 const maxTailLines = 10_000;
 /** Paths anyone may read, as monitors and load balancers expect. */
 const publicPaths = new Set(['/health']);
@@ -25,7 +27,7 @@ const routes: Record<string, Handler> = {
 			return error(proxyErrors.notFound, `${model.name} has not been started yet, so it has no log.`);
 		}
 
-		return text(200, await readFile(logPath, 'utf8'));
+		return text(200, await readEnd(logPath, currentLogLimit));
 	},
 	'GET /logs/tail'(request, fleet) {
 		const model = pickModel(request, fleet);
@@ -130,4 +132,18 @@ function text(status: number, body: string): AdminReply {
 
 function error(kind: ProxyErrorKind, message: string): AdminReply {
 	return {status: kind.status, contentType: 'application/json', body: errorBody(kind, message)};
+}
+
+/** A file's text, or its last `limit` bytes after a line that says where the rest is. */
+async function readEnd(file: string, limit: number): Promise<string> {
+	const handle = await open(file);
+	try {
+		const {size} = await handle.stat();
+		const start = Math.max(0, size - limit);
+		const {buffer, bytesRead} = await handle.read({buffer: Buffer.alloc(size - start), position: start});
+		const body = buffer.subarray(0, bytesRead).toString();
+		return start === 0 ? body : `[switchboard: the first ${start} bytes are left out here; the whole log is ${file}]\n${body.slice(body.indexOf('\n') + 1)}`;
+	} finally {
+		await handle.close();
+	}
 }

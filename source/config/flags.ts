@@ -2,13 +2,13 @@ import path from 'node:path';
 import {declaredModelName, resolveExecutable, servedModelName} from '../launchers/command.js';
 import {ConfigError} from './errors.js';
 import type {Config} from './types.js';
-import {defaultLogDir, mustBe, readDuration, readLogLevel, readSize, type Reading} from './values.js';
+import {defaultLogDir, mustBe, readApiKeys, readDuration, readLogLevel, readSize, type Reading} from './values.js';
 
 /** The command-line flags of the one-model mode, as meow parsed them. */
 export interface RunFlags {
-	port: number;
+	port: string;
 	host: string;
-	targetPort: number | undefined;
+	targetPort: string | undefined;
 	idleTimeout: string;
 	pingPath: string;
 	apiKey: string[];
@@ -17,7 +17,7 @@ export interface RunFlags {
 	logDir: string | undefined;
 	ui: boolean;
 	startupTimeout: string;
-	maxQueue: number;
+	maxQueue: string;
 	maxWait: string | undefined;
 	maxBodySize: string;
 	useSlurm: boolean;
@@ -43,12 +43,10 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 		throw new ConfigError(`Cannot run \`${command[0]}\`: no such executable${command[0]!.includes('/') ? '' : ' on PATH'}.`);
 	}
 
-	port('--port', flags.port);
-	if (flags.targetPort !== undefined) {
-		port('--target-port', flags.targetPort);
-		if (flags.targetPort === flags.port) {
-			throw new ConfigError(`--target-port ${flags.targetPort} is the proxy's own --port; pick another.`);
-		}
+	const proxyPort = portFlag('--port', flags.port);
+	const targetPort = flags.targetPort === undefined ? undefined : portFlag('--target-port', flags.targetPort);
+	if (targetPort === proxyPort) {
+		throw new ConfigError(`--target-port ${targetPort} is the proxy's own --port; pick another.`);
 	}
 
 	const logLevel = checked('--log-level', flags.logLevel, readLogLevel(flags.logLevel));
@@ -61,17 +59,14 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 		throw new ConfigError(`--ping-path must start with / (got ${flags.pingPath}).`);
 	}
 
-	if (!Number.isInteger(flags.maxQueue) || flags.maxQueue < 0) {
-		throw new ConfigError(`--max-queue must be a whole number (got ${flags.maxQueue}).`);
-	}
+	const maxQueue = wholeNumber('--max-queue', flags.maxQueue, 0, 1_000_000);
 
 	const startupTimeoutMs = duration('--startup-timeout', flags.startupTimeout, {});
-	const envKey = env['SWITCHBOARD_API_KEY'];
 	return {
 		server: {
 			host: flags.host,
-			port: flags.port,
-			apiKeys: [...flags.apiKey, ...(envKey ? [envKey] : [])].filter(Boolean),
+			port: proxyPort,
+			apiKeys: checked('--api-key (or SWITCHBOARD_API_KEY)', '""', readApiKeys(flags.apiKey, env)),
 			logDir: path.resolve(flags.logDir ?? defaultLogDir(env)),
 			maxBodyBytes: size('--max-body-size', flags.maxBodySize),
 			logLevel,
@@ -83,23 +78,31 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 			launcher: 'local',
 			command,
 			host: '127.0.0.1',
-			port: flags.targetPort,
+			port: targetPort,
 			portBase: defaultTargetPortBase,
 			pingPath: flags.pingPath,
 			idleTimeoutMs: duration('--idle-timeout', flags.idleTimeout, {zeroMeans: 'never'}),
 			startupTimeoutMs,
 			stopGraceMs: 10_000,
-			maxQueue: flags.maxQueue,
+			maxQueue,
 			maxWaitMs: flags.maxWait === undefined ? startupTimeoutMs : duration('--max-wait', flags.maxWait, {}),
 			env: {},
 		}],
 	};
 }
 
-function port(flag: string, value: number): void {
-	if (!Number.isInteger(value) || value < 0 || value > 65_535) {
-		throw new ConfigError(`${flag} must be a port number from 0 to 65535 (got ${value}).`);
+/** A port number typed as a flag: 0 to 65535 (0 = any free port). */
+export function portFlag(flag: string, text: string): number {
+	return wholeNumber(flag, text, 0, 65_535, 'a port number from 0 to 65535');
+}
+
+function wholeNumber(flag: string, text: string, min: number, max: number, expected = `a whole number from ${min} to ${max}`): number {
+	const value = Number(text);
+	if (!/^\s*\d+\s*$/.test(text) || value < min || value > max) {
+		throw new ConfigError(`${flag} must be ${expected} (got ${JSON.stringify(text)}).`);
 	}
+
+	return value;
 }
 
 function duration(flag: string, text: string, options: {zeroMeans?: string}): number {

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import {ConfigError} from './errors.js';
-import {checked, configFromFlags, type RunFlags} from './flags.js';
+import {checked, configFromFlags, portFlag, type RunFlags} from './flags.js';
 import {findConfigFile, loadConfigFile} from './toml.js';
 import type {Config} from './types.js';
-import {readLogLevel, readSize} from './values.js';
+import {readApiKeys, readLogLevel, readSize} from './values.js';
 
 export interface CliInput {
 	flags: RunFlags & {config: string | undefined};
@@ -58,8 +58,8 @@ export function configFromCli({flags, command, given, cwd, env}: CliInput): Reso
 			server: {
 				...server,
 				host: given.has('host') ? flags.host : server.host,
-				port: given.has('port') ? flags.port : server.port,
-				apiKeys: given.has('api-key') ? flags.apiKey : server.apiKeys,
+				port: given.has('port') ? portFlag('--port', flags.port) : server.port,
+				apiKeys: given.has('api-key') ? checked('--api-key (or SWITCHBOARD_API_KEY)', '""', readApiKeys(flags.apiKey, env)) : server.apiKeys,
 				logLevel: given.has('log-level') ? checked('--log-level', flags.logLevel, readLogLevel(flags.logLevel)) : server.logLevel,
 				logDir: given.has('log-dir') && flags.logDir ? path.resolve(flags.logDir) : server.logDir,
 				maxBodyBytes: given.has('max-body-size') ? checked('--max-body-size', flags.maxBodySize, readSize(flags.maxBodySize)) : server.maxBodyBytes,

@@ -8,7 +8,7 @@ import {defaultPort, defaultTargetPortBase} from './flags.js';
 import {keyPath} from './key-path.js';
 import {configFileSchema, type ConfigFile, type ModelEntry, type ModelSettings} from './schema.js';
 import type {Config, ModelConfig, ServerConfig} from './types.js';
-import {defaultLogDir, homeDirectory} from './values.js';
+import {defaultLogDir, homeDirectory, mustBe, readApiKeys} from './values.js';
 
 const configFileName = 'switchboard.toml';
 
@@ -99,11 +99,15 @@ function resolveConfig(parsed: ConfigFile, file: string, env: NodeJS.ProcessEnv)
 }
 
 function resolveServer(server: NonNullable<ConfigFile['server']>, file: string, env: NodeJS.ProcessEnv): ServerConfig {
-	const envKey = env['SWITCHBOARD_API_KEY'];
+	const keys = readApiKeys(server.api_keys ?? [], env);
+	if ('expected' in keys) {
+		throw new ConfigError(`${file}: SWITCHBOARD_API_KEY ${mustBe(keys, '""')}.`);
+	}
+
 	return {
 		host: server.host ?? '127.0.0.1',
 		port: server.port ?? defaultPort,
-		apiKeys: [...(server.api_keys ?? []), ...(envKey ? [envKey] : [])],
+		apiKeys: keys.value,
 		logDir: server.log_dir === undefined ? defaultLogDir(env) : resolveDirectory(server.log_dir, file, env),
 		maxBodyBytes: server.max_body_size ?? 32 * 1024 * 1024,
 		logLevel: server.log_level ?? 'info',

@@ -48,7 +48,8 @@ export function readSize(text: string): Reading<number> {
 		return {expected: sizeExpected};
 	}
 
-	return {value: Math.round(Number(match[1]) * sizeUnits[(match[2] || 'b').toLowerCase()]!)};
+	const bytes = Math.round(Number(match[1]) * sizeUnits[(match[2] || 'b').toLowerCase()]!);
+	return bytes === 0 ? {expected: 'larger than 0'} : {value: bytes};
 }
 
 const logLevels: Record<string, LogLevel> = {debug: 'debug', info: 'info', warn: 'warn', warning: 'warn', error: 'error'};
@@ -70,4 +71,16 @@ export function homeDirectory(env: NodeJS.ProcessEnv): string {
 export function defaultLogDir(env: NodeJS.ProcessEnv): string {
 	const stateHome = env['XDG_STATE_HOME'] || path.join(homeDirectory(env), '.local', 'state');
 	return path.join(stateHome, 'switchboard', 'logs');
+}
+
+/**
+ * The API keys given plus `SWITCHBOARD_API_KEY`. An empty key is always a mistake (an unset shell
+ * variable, most often), and taking it as "no key" would switch authentication off.
+ */
+export function readApiKeys(keys: readonly string[], env: NodeJS.ProcessEnv): Reading<string[]> {
+	const fromEnvironment = env['SWITCHBOARD_API_KEY'];
+	const all = fromEnvironment === undefined ? [...keys] : [...keys, fromEnvironment];
+	return all.includes('')
+		? {expected: 'a non-empty key', note: 'an empty one (an unset variable?) would switch authentication off'}
+		: {value: all};
 }

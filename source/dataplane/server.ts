@@ -145,8 +145,7 @@ export class DataPlane implements RequestHost {
 			return;
 		}
 
-		if (req.method === 'GET' && req.url === '/v1/models') {
-			this.#listModels(req, res);
+		if (req.url!.startsWith('/v1/models') && (req.method === 'GET' || req.method === 'HEAD') && this.#answerModels(req, res)) {
 			return;
 		}
 
@@ -251,23 +250,44 @@ export class DataPlane implements RequestHost {
 		return this.#slots.size === 1 ? this.#slots.values().next().value : undefined;
 	}
 
-	/** `GET /v1/models` must not wake anything: a ready backend answers, otherwise we do. */
-	#listModels(req: IncomingMessage, res: ServerResponse): void {
-		const only = this.#onlySlot();
-		if (only?.ready && only.servedName === undefined) {
-			this.#forward(req, res, only, null);
-			return;
-		}
-
-		const data = [...this.#slots.values()].map(slot => ({
+	/**
+	 * `GET /v1/models` and `/v1/models/{id}` are answered here, from what switchboard knows, in
+	 * every state: model lists are polled (Open WebUI, LiteLLM, monitors), and a poll must neither
+	 * wake a model nor keep one from going idle. False when the path is something else.
+	 */
+	#answerModels(req: IncomingMessage, res: ServerResponse): boolean {
+		const path = req.url!.split('?', 1)[0]!;
+		const card = (slot: ModelSlot) => ({
 			id: slot.name,
 			object: 'model',
 			created: this.#startedAtSeconds,
 			owned_by: 'switchboard',
+			root: slot.servedName ?? slot.name,
 			status: slot.state,
-		}));
-		const body = JSON.stringify({object: 'list', data});
-		res.writeHead(200, {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)});
+		});
+		if (path === '/v1/models' || path === '/v1/models/') {
+			this.#sendJson(res, 200, {object: 'list', data: [...this.#slots.values()].map(slot => card(slot))});
+			return true;
+		}
+
+		if (!path.startsWith('/v1/models/')) {
+			return false;
+		}
+
+		const name = decodeOr(path.slice('/v1/models/'.length));
+		const slot = this.#slots.get(name);
+		if (slot) {
+			this.#sendJson(res, 200, card(slot));
+		} else {
+			sendError(res, proxyErrors.notFound, `The model \`${name}\` does not exist.`);
+		}
+
+		return true;
+	}
+
+	#sendJson(res: ServerResponse, status: number, value: unknown): void {
+		const body = JSON.stringify(value);
+		res.writeHead(status, {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)});
 		res.end(body);
 	}
 
@@ -398,5 +418,14 @@ export class DataPlane implements RequestHost {
 			});
 		});
 		this.post({type: 'closed'});
+	}
+}
+
+/** A percent-decoded path segment, or the segment as it is when it does not decode. */
+function decodeOr(segment: string): string {
+	try {
+		return decodeURIComponent(segment);
+	} catch {
+		return segment;
 	}
 }

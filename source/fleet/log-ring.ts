@@ -2,10 +2,18 @@
 export class LogRing {
 	readonly #lines: string[] = [];
 	#start = 0;
+	/** Lines ever pushed; a position in the log that survives the ring wrapping around. */
+	#pushed = 0;
 
 	constructor(private readonly capacity = 2000) {}
 
+	/** Where the log is now; `tail(n, since)` then leaves out everything before it. */
+	get position(): number {
+		return this.#pushed;
+	}
+
 	push(line: string): void {
+		this.#pushed++;
 		if (this.#lines.length < this.capacity) {
 			this.#lines.push(line);
 		} else {
@@ -14,8 +22,9 @@ export class LogRing {
 		}
 	}
 
-	tail(count: number): string[] {
+	tail(count: number, since = 0): string[] {
 		const ordered = [...this.#lines.slice(this.#start), ...this.#lines.slice(0, this.#start)];
-		return count >= ordered.length ? ordered : ordered.slice(ordered.length - count);
+		const fresh = Math.min(ordered.length, this.#pushed - since);
+		return ordered.slice(ordered.length - Math.min(count, fresh));
 	}
 }

@@ -71,6 +71,8 @@ export class ManagedModel {
 	#stopping: Promise<void> | undefined;
 	/** The last instance's end: its whole process group gone and its port free. */
 	#teardown: Promise<void> = Promise.resolve();
+	/** Where this start's lines begin in `logs`. */
+	#logStart = 0;
 	#restartAfterStop = false;
 
 	constructor(readonly config: ModelConfig, private readonly context: ModelContext) {}
@@ -138,6 +140,7 @@ export class ManagedModel {
 		this.#port = port;
 		this.#command = substitute(config.command, config.host, port);
 		this.#logPath = path.join(this.context.logDir, `${safeFileName(this.name)}-${fileTimestamp(this.#startedAt)}-${port}.log`);
+		this.#logStart = this.logs.position;
 		this.#log(`switchboard: starting ${this.name} on port ${port}: ${this.#command.join(' ')}`);
 		this.#startupTimer = this.context.clock.setTimeout(() => {
 			void this.#failStart(generation, `did not become ready within ${formatDuration(config.startupTimeoutMs)}`);
@@ -308,7 +311,8 @@ export class ManagedModel {
 	}
 
 	#withLogTail(message: string): string {
-		const tail = this.logs.tail(logLinesInErrors).filter(line => !/^switchboard: (starting|stopping) /.test(line));
+		// This start's lines only: an earlier run's last words would mislead.
+		const tail = this.logs.tail(logLinesInErrors, this.#logStart).filter(line => !/^switchboard: (starting|stopping) /.test(line));
 		return tail.length === 0 ? message : `${message} Last log lines:\n${tail.join('\n')}`;
 	}
 

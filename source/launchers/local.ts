@@ -121,7 +121,7 @@ class LocalInstance implements Instance {
 
 			if (readiness.foreignModels && !warned) {
 				warned = true;
-				this.listener.onLog(`switchboard: port ${this.spec.port} answers for ${readiness.foreignModels.join(', ') || 'no model'}, not ${this.spec.expectedModel}: another server holds it; waiting for ours`);
+				this.listener.onLog(`switchboard: port ${this.spec.port} is answered by another process${readiness.foreignModels.length > 0 ? ` (serving ${readiness.foreignModels.join(', ')})` : ''}, not the one switchboard started; waiting for ours`);
 			}
 
 			await sleep(probeIntervalMs);

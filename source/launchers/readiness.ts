@@ -15,46 +15,53 @@ export interface ReadinessTarget {
 	group: number | undefined;
 }
 
+const timeouts = {headersTimeout: 5000, bodyTimeout: 5000};
+
 /**
  * Is the backend up, and is it ours? Up = the ping path answers 200 (vLLM refuses connections
- * until loaded). Ours = `/v1/models` lists the expected name, or the listening socket belongs
- * to our process group: a port taken by another server between our port check and our
- * backend's bind must never make us report a model ready that is not.
+ * until loaded). Ours = the listening socket belongs to our process group, read from /proc; a
+ * server that took the port between our port check and our backend's bind (another switchboard
+ * starting the same model, say) must never make us report a model ready that is not. Without
+ * /proc (macOS), `/v1/models` listing the expected name is the next best sign.
  */
 export async function checkReadiness(target: ReadinessTarget): Promise<Readiness> {
 	try {
-		const ping = await request(target.url + target.pingPath, {headersTimeout: 5000, bodyTimeout: 5000});
+		const ping = await request(target.url + target.pingPath, timeouts);
 		await ping.body.dump();
 		if (ping.statusCode !== 200) {
 			return {ready: false};
+		}
+
+		const ours = target.group === undefined ? undefined : listenerInGroup(target.port, target.group);
+		if (ours === false) {
+			return {ready: false, foreignModels: await modelsAt(target.url) ?? []};
 		}
 
 		if (target.expectedModel === undefined) {
 			return {ready: true};
 		}
 
-		const models = await request(`${target.url}/v1/models`, {headersTimeout: 5000, bodyTimeout: 5000});
-		if (models.statusCode !== 200) {
-			// Not an OpenAI model list (auth, another kind of server): the ping is all we can go by.
-			await models.body.dump();
+		const listed = await modelsAt(target.url);
+		if (listed === undefined || listed.includes(target.expectedModel)) {
 			return {ready: true};
 		}
 
-		const ids = listedModels(await models.body.json());
-		if (ids === undefined || ids.includes(target.expectedModel)) {
-			return {ready: true};
-		}
-
-		// The name may just be configured in a way we did not read (a config file, an alias flag).
-		const ours = target.group === undefined ? undefined : listenerInGroup(target.port, target.group);
-		return ours === false ? {ready: false, foreignModels: ids} : {ready: true, listedModels: ids};
+		// Ours, yet named otherwise (a config file, an alias flag): ready, and worth a note.
+		return ours ? {ready: true, listedModels: listed} : {ready: false, foreignModels: listed};
 	} catch {
 		return {ready: false};
 	}
 }
 
-function listedModels(body: unknown): string[] | undefined {
-	const data = (body as {data?: unknown} | null)?.data;
+/** The ids `/v1/models` lists, or undefined when it is not an OpenAI model list. */
+async function modelsAt(url: string): Promise<string[] | undefined> {
+	const response = await request(`${url}/v1/models`, timeouts);
+	if (response.statusCode !== 200) {
+		await response.body.dump();
+		return undefined;
+	}
+
+	const data = (await response.body.json() as {data?: unknown} | null)?.data;
 	if (!Array.isArray(data)) {
 		return undefined;
 	}

@@ -1,5 +1,6 @@
-import {pino, type Logger, type DestinationStream} from 'pino';
+import {pino, type Logger} from 'pino';
 import type {LogLevel} from '../config/types.js';
+import {LogSink} from './log-sink.js';
 
 export type {Logger} from 'pino';
 
@@ -15,34 +16,13 @@ export const backendOutput = 'backend output';
 
 const hiddenKeys = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'component']);
 
-/** Lines wait at most this long in the buffer, so a quiet log still shows up promptly. */
-const flushIntervalMs = 200;
-
 /**
  * Both planes log through this, each writing straight to fd 1 (a worker thread's
- * process.stdout would hop through the main thread). Lines are buffered and written in
- * batches: one write per request line would be a system call on the proxy's hot path.
+ * process.stdout would hop through the main thread), in batches (see LogSink).
  */
 export function createLogger(options: LoggerOptions): Logger {
-	// Bounded: when nobody reads our stdout (a paused pager, a stuck pane), lines are dropped
-	// rather than memory growing or the proxy blocking.
-	const destination = pino.destination({dest: 1, sync: false, minLength: 4096, maxLength: 16 * 1024 * 1024});
-	setInterval(() => {
-		destination.flush();
-	}, flushIntervalMs).unref();
-	process.once('exit', () => {
-		destination.flushSync();
-	});
-	const stream: DestinationStream = options.json ? destination : humanStream(destination);
-	return pino({level: options.level, base: undefined}, stream);
-}
-
-function humanStream(out: DestinationStream): DestinationStream {
-	return {
-		write(line: string) {
-			out.write(formatHuman(JSON.parse(line) as Record<string, unknown>));
-		},
-	};
+	const sink = options.json ? new LogSink(1) : new LogSink(1, line => formatHuman(JSON.parse(line) as Record<string, unknown>));
+	return pino({level: options.level, base: undefined}, sink);
 }
 
 function formatHuman(entry: Record<string, unknown>): string {

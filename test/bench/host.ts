@@ -29,7 +29,7 @@ if (logDir === undefined || !process.send) {
 
 /** The defaults of the binary, plus the flags proxy.ts gives it. */
 const flags: RunFlags = {
-	port: 0,
+	port: '0',
 	host: '127.0.0.1',
 	targetPort: undefined,
 	idleTimeout: '0',
@@ -40,7 +40,7 @@ const flags: RunFlags = {
 	logDir,
 	ui: false,
 	startupTimeout: '15m',
-	maxQueue: 2000,
+	maxQueue: '2000',
 	maxWait: undefined,
 	maxBodySize: '32mb',
 	useSlurm: false,

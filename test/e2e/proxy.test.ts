@@ -117,6 +117,27 @@ describe('one model on demand, through the real binary', () => {
 		assert.equal((await switchboard.health())['state'], 'failed');
 	});
 
+	it('answers model lists itself: polling them neither wakes a model nor keeps it up', async () => {
+		const switchboard = await start(['--idle-timeout', '1'], simCommand('--token-rate', '0'));
+		const models = async (path: string) => fetch(`${switchboard.url}${path}`).then(async response => [response.status, await response.json()] as const);
+		assert.equal((await models('/v1/models?limit=5'))[0], 200);
+		const [status, card] = await models('/v1/models/test-model');
+		assert.equal(status, 200);
+		assert.deepEqual([(card as {id: string}).id, (card as {status: string}).status], ['test-model', 'stopped']);
+		assert.equal((await models('/v1/models/nope'))[0], 404);
+		assert.equal(loadings(switchboard), 0);
+
+		await client(switchboard).completions.create({model: 'test-model', prompt: 'x', max_tokens: 1});
+		const poller = setInterval(() => {
+			void fetch(`${switchboard.url}/v1/models`).then(async response => response.text());
+		}, 200);
+		try {
+			await switchboard.waitFor(line => line.msg === 'model stopped', 10_000);
+		} finally {
+			clearInterval(poller);
+		}
+	});
+
 	it('aborts the upstream generation when the client goes away', async () => {
 		const switchboard = await start([], simCommand('--token-rate', '20'));
 		const controller = new AbortController();

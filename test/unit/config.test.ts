@@ -5,7 +5,7 @@ import {resolveExecutable, servedModelName, substitute} from '../../source/launc
 import {formatDuration, parseDuration} from '../../source/util/duration.js';
 
 const flags: RunFlags = {
-	port: 8100,
+	port: '8100',
 	host: '127.0.0.1',
 	targetPort: undefined,
 	idleTimeout: '1800',
@@ -16,7 +16,7 @@ const flags: RunFlags = {
 	logDir: '/tmp/logs',
 	ui: false,
 	startupTimeout: '15m',
-	maxQueue: 100,
+	maxQueue: '100',
 	maxWait: undefined,
 	maxBodySize: '32mb',
 	useSlurm: false,
@@ -47,10 +47,15 @@ describe('flags', () => {
 		assert.throws(() => configFromFlags(flags, ['definitely-not-a-command-xyz'], {}), /no such executable on PATH/);
 		assert.throws(() => configFromFlags({...flags, useSlurm: true}, ['node'], {}), /SLURM support arrives with the SLURM launcher/);
 		assert.throws(() => configFromFlags({...flags, idleTimeout: 'later'}, ['node'], {}), /--idle-timeout must be a duration/);
-		assert.throws(() => configFromFlags({...flags, targetPort: 8100}, ['node'], {}), /proxy's own --port/);
+		assert.throws(() => configFromFlags({...flags, targetPort: '8100'}, ['node'], {}), /proxy's own --port/);
 		assert.throws(() => configFromFlags({...flags, logLevel: 'loud'}, ['node'], {}), /--log-level/);
 		assert.throws(() => configFromFlags({...flags, maxBodySize: 'huge'}, ['node'], {}), /--max-body-size/);
 		assert.throws(() => configFromFlags({...flags, pingPath: 'health'}, ['node'], {}), /--ping-path must start with \//);
+		assert.throws(() => configFromFlags({...flags, port: 'abc'}, ['node'], {}), /--port must be a port number from 0 to 65535 \(got "abc"\)/);
+		assert.throws(() => configFromFlags({...flags, port: ''}, ['node'], {}), /--port must be a port number/);
+		assert.throws(() => configFromFlags({...flags, maxBodySize: '0'}, ['node'], {}), /--max-body-size must be larger than 0/);
+		assert.throws(() => configFromFlags({...flags, apiKey: ['']}, ['node'], {}), /--api-key \(or SWITCHBOARD_API_KEY\) must be a non-empty key.*switch authentication off/);
+		assert.throws(() => configFromFlags(flags, ['node'], {SWITCHBOARD_API_KEY: ''}), /non-empty key/);
 	});
 });
 
