@@ -33,7 +33,7 @@ client = OpenAI(base_url="${url}/v1", api_key="none")
 reply = client.chat.completions.create(model="${demoModel}", messages=[{"role": "user", "content": "Hello!"}])
 print(reply.choices[0].message.content)'
 
-    curl ${url}/health        curl ${url}/logs/tail?lines=20
+    curl ${url}/health        curl '${url}/logs/tail?lines=20'
 
   --log-level debug also shows the backend's own output. Ctrl-C stops the demo and its backend.
 
