@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import meow from 'meow';
-import {defaultPort} from './config/flags.js';
+import {defaultPort, runFlagDefaults} from './config/flags.js';
 import {configFromCli} from './config/from-cli.js';
 import {ConfigError} from './config/errors.js';
 import {runDemo} from './demo.js';
@@ -42,17 +42,17 @@ const help = `
 `;
 
 const runFlags = {
-	port: {type: 'string', default: String(defaultPort)},
-	host: {type: 'string', default: '127.0.0.1'},
+	port: {type: 'string', default: runFlagDefaults.port},
+	host: {type: 'string', default: runFlagDefaults.host},
 	targetPort: {type: 'string'},
-	idleTimeout: {type: 'string', default: '1800'},
-	pingPath: {type: 'string', default: '/health'},
-	startupTimeout: {type: 'string', default: '15m'},
-	maxQueue: {type: 'string', default: '100'},
+	idleTimeout: {type: 'string', default: runFlagDefaults.idleTimeout},
+	pingPath: {type: 'string', default: runFlagDefaults.pingPath},
+	startupTimeout: {type: 'string', default: runFlagDefaults.startupTimeout},
+	maxQueue: {type: 'string', default: runFlagDefaults.maxQueue},
 	maxWait: {type: 'string'},
-	maxBodySize: {type: 'string', default: '32mb'},
+	maxBodySize: {type: 'string', default: runFlagDefaults.maxBodySize},
 	apiKey: {type: 'string', isMultiple: true, default: [] as string[]},
-	logLevel: {type: 'string', default: 'info'},
+	logLevel: {type: 'string', default: runFlagDefaults.logLevel},
 	logFormat: {type: 'string'},
 	logDir: {type: 'string'},
 	config: {type: 'string'},

@@ -29,6 +29,28 @@ export interface RunFlags {
 export const defaultPort = 8100;
 export const defaultTargetPortBase = 8101;
 
+/** What each flag is when not given (the CLI's defaults, also a base for programs that build flags). */
+export const runFlagDefaults: RunFlags = {
+	port: String(defaultPort),
+	host: '127.0.0.1',
+	targetPort: undefined,
+	idleTimeout: '1800',
+	pingPath: '/health',
+	apiKey: [],
+	logLevel: 'info',
+	logFormat: undefined,
+	logDir: undefined,
+	ui: true,
+	startupTimeout: '15m',
+	maxQueue: '100',
+	maxWait: undefined,
+	maxBodySize: '32mb',
+	useSlurm: false,
+	srunCmd: undefined,
+	loopbackUser: undefined,
+	loopbackHost: undefined,
+};
+
 /** Turns flags plus the server command after `--` into a validated Config. */
 export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.ProcessEnv = process.env): Config {
 	if (flags.useSlurm || flags.srunCmd !== undefined || flags.loopbackUser !== undefined || flags.loopbackHost !== undefined) {

@@ -11,7 +11,7 @@
  */
 import {spawn} from 'node:child_process';
 import {fileURLToPath} from 'node:url';
-import {configFromFlags, type RunFlags} from '../../dist/config/flags.js';
+import {configFromFlags, runFlagDefaults, type RunFlags} from '../../dist/config/flags.js';
 import {localLauncher} from '../../dist/launchers/local.js';
 import {Reaper} from '../../dist/launchers/reaper.js';
 import {createLogger} from '../../dist/log/logger.js';
@@ -29,24 +29,13 @@ if (logDir === undefined || !process.send) {
 
 /** The defaults of the binary, plus the flags proxy.ts gives it. */
 const flags: RunFlags = {
+	...runFlagDefaults,
 	port: '0',
-	host: '127.0.0.1',
-	targetPort: undefined,
 	idleTimeout: '0',
-	pingPath: '/health',
-	apiKey: [],
-	logLevel: 'info',
 	logFormat: 'json',
 	logDir,
 	ui: false,
-	startupTimeout: '15m',
 	maxQueue: '2000',
-	maxWait: undefined,
-	maxBodySize: '32mb',
-	useSlurm: false,
-	srunCmd: undefined,
-	loopbackUser: undefined,
-	loopbackHost: undefined,
 };
 const config = configFromFlags(flags, [process.execPath, cliPath, 'sim', ...simFlags]);
 const logger = createLogger({level: config.server.logLevel, json: true});

@@ -1,29 +1,10 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {configFromFlags, type RunFlags} from '../../source/config/flags.js';
+import {configFromFlags, runFlagDefaults, type RunFlags} from '../../source/config/flags.js';
 import {resolveExecutable, servedModelName, substitute} from '../../source/launchers/command.js';
 import {formatDuration, parseDuration} from '../../source/util/duration.js';
 
-const flags: RunFlags = {
-	port: '8100',
-	host: '127.0.0.1',
-	targetPort: undefined,
-	idleTimeout: '1800',
-	pingPath: '/health',
-	apiKey: [],
-	logLevel: 'INFO',
-	logFormat: undefined,
-	logDir: '/tmp/logs',
-	ui: false,
-	startupTimeout: '15m',
-	maxQueue: '100',
-	maxWait: undefined,
-	maxBodySize: '32mb',
-	useSlurm: false,
-	srunCmd: undefined,
-	loopbackUser: undefined,
-	loopbackHost: undefined,
-};
+const flags: RunFlags = {...runFlagDefaults, logLevel: 'INFO', logDir: '/tmp/logs', ui: false};
 
 describe('flags', () => {
 	it('turns llm-proxy-ondemand flags into one model', () => {
