@@ -32,7 +32,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 		name: model.name,
 		servedName: model.config.servedName === model.name ? undefined : model.config.servedName,
 		state: model.state,
-		backends: model.state === 'ready' && model.url ? [{id: model.name, url: model.url}] : [],
+		backends: model.backends(),
 		maxQueue: model.config.maxQueue,
 		maxWaitMs: model.config.maxWaitMs,
 	}));

@@ -2,7 +2,7 @@ import {open} from 'node:fs/promises';
 import type {AdminReply, AdminRequest} from '../dataplane/protocol.js';
 import {errorBody, proxyErrors, type ProxyErrorKind} from '../dataplane/errors.js';
 import type {Fleet} from '../fleet/fleet.js';
-import type {ManagedModel, ModelSnapshot} from '../fleet/model.js';
+import type {FleetModel, ModelSnapshot} from '../fleet/model.js';
 
 const defaultTailLines = 200;
 /** /logs/current sends at most this much; the file itself keeps everything. */
@@ -113,7 +113,7 @@ function summary(model: ModelSnapshot) {
 	};
 }
 
-function pickModel(request: AdminRequest, fleet: Fleet): ManagedModel | undefined {
+function pickModel(request: AdminRequest, fleet: Fleet): FleetModel | undefined {
 	const name = request.query['model'];
 	return name === undefined ? fleet.models[0] : fleet.get(name);
 }

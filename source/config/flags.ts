@@ -99,6 +99,7 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 			servedName: declaredModelName(command),
 			launcher: 'local',
 			command,
+			backends: [],
 			host: '127.0.0.1',
 			port: targetPort,
 			portBase: defaultTargetPortBase,

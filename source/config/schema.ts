@@ -72,14 +72,14 @@ function readCommand(value: string | string[]): Reading<string[]> {
 }
 
 /** Launchers the design plans; a model naming one hears it is coming rather than that it is wrong. */
-const plannedLaunchers = new Set(['static', 'slurm']);
+const plannedLaunchers = new Set(['slurm']);
 
-function readLauncher(value: string): Reading<'local'> {
-	if (value === 'local') {
+function readLauncher(value: string): Reading<'local' | 'static'> {
+	if (value === 'local' || value === 'static') {
 		return {value};
 	}
 
-	return {expected: '"local"', note: plannedLaunchers.has(value) ? `the ${value} launcher is not available yet; switchboard runs every model itself for now` : undefined};
+	return {expected: '"local" or "static"', note: plannedLaunchers.has(value) ? `the ${value} launcher is not available yet` : undefined};
 }
 
 const portExpected = 'a port number from 1 to 65535';
@@ -87,7 +87,7 @@ const pathExpected = expecting('a path starting with /');
 
 /** Per-model settings: in [[models]] and, as defaults for every model, in [defaults]. */
 const modelSettings = {
-	launcher: z.string(expecting('"local"')).transform(readWith(readLauncher)).optional(),
+	launcher: z.string(expecting('"local" or "static"')).transform(readWith(readLauncher)).optional(),
 	served_name: text('the model name the server answers to').optional(),
 	host: text('a host name or IP address').optional(),
 	port: wholeNumber(1, 65_535, portExpected).optional(),
@@ -103,9 +103,33 @@ const modelSettings = {
 
 const modelNameExpected = 'a name of letters, digits and . _ : / - such as "qwen3-8b"';
 
+const urlExpected = 'an http(s) URL such as "http://10.0.0.5:8000"';
+
+/** A server's base URL; a trailing `/v1` is dropped, since requests keep their own /v1/... path. */
+function readBackendUrl(value: string): Reading<string> {
+	let url: URL;
+	try {
+		url = new URL(value);
+	} catch {
+		return {expected: urlExpected};
+	}
+
+	if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+		return {expected: urlExpected};
+	}
+
+	return {value: `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '')}`};
+}
+
+const backend = table({
+	url: z.string(expecting(urlExpected)).transform(readWith(readBackendUrl)),
+	capacity: wholeNumber(1, 1_000_000, 'a whole number of concurrent requests, 1 or more').optional(),
+});
+
 const model = table({
 	name: z.string(expecting(modelNameExpected)).regex(/^[\w.:/-]+$/, expecting(modelNameExpected)),
-	command: z.union([z.string(), z.array(z.string())], expecting(commandExpected)).transform(readWith(readCommand)),
+	command: z.union([z.string(), z.array(z.string())], expecting(commandExpected)).transform(readWith(readCommand)).optional(),
+	backends: z.array(backend, expecting('a list such as [{url = "http://10.0.0.5:8000", capacity = 32}]')).optional(),
 	...modelSettings,
 });
 

@@ -11,6 +11,8 @@ import type {Config, ModelConfig, ServerConfig} from './types.js';
 import {defaultLogDir, homeDirectory, mustBe, readApiKeys} from './values.js';
 
 const configFileName = 'switchboard.toml';
+/** A static backend's capacity when the file gives none (vLLM's default max_num_seqs is larger; this errs low). */
+const defaultCapacity = 32;
 
 /**
  * The config file to use when no `--config` names one: `./switchboard.toml`, else the user's
@@ -124,11 +126,13 @@ function resolveDirectory(directory: string, file: string, env: NodeJS.ProcessEn
 function resolveModel(model: ModelEntry, defaults: ModelSettings): ModelConfig {
 	const setting = <Key extends keyof ModelSettings>(key: Key): ModelSettings[Key] => model[key] ?? defaults[key];
 	const startupTimeoutMs = setting('startup_timeout') ?? builtInModelSettings.startupTimeoutMs;
+	const command = model.command ?? [];
 	return {
 		name: model.name,
-		servedName: setting('served_name') ?? declaredModelName(model.command),
-		launcher: setting('launcher') ?? 'local',
-		command: model.command,
+		servedName: setting('served_name') ?? declaredModelName(command),
+		launcher: setting('launcher') ?? (model.backends ? 'static' : 'local'),
+		command,
+		backends: (model.backends ?? []).map(backend => ({url: backend.url, capacity: backend.capacity ?? defaultCapacity})),
 		host: setting('host') ?? builtInModelSettings.host,
 		port: setting('port'),
 		portBase: setting('port_base') ?? defaultTargetPortBase,
@@ -173,9 +177,27 @@ function findConflicts(config: Config, parsed: ConfigFile, document: unknown): s
 			}
 		}
 
+		if (model.launcher === 'static') {
+			if (model.backends.length === 0) {
+				problems.push(`${at(index, 'backends')} is required for a static model: the servers it is served by, such as [{url = "http://10.0.0.5:8000", capacity = 32}].`);
+			}
+
+			if (model.command.length > 0) {
+				problems.push(`${at(index, 'command')} does not apply to a static model: switchboard does not run its servers.`);
+			}
+
+			continue;
+		}
+
+		if (model.backends.length > 0) {
+			problems.push(`${at(index, 'backends')} applies to static models only; set launcher = "static", or drop it and give a command.`);
+		}
+
 		// The backend is spawned with the process's environment plus the model's, so its PATH decides.
-		const program = model.command[0]!;
-		if (!resolveExecutable(program, model.env['PATH'] ?? process.env['PATH'])) {
+		const program = model.command[0];
+		if (program === undefined) {
+			problems.push(`${at(index, 'command')} is required: the server to run, such as ["vllm", "serve", "Qwen/Qwen3-8B"] (or launcher = "static" with backends).`);
+		} else if (!resolveExecutable(program, model.env['PATH'] ?? process.env['PATH'])) {
 			problems.push(`${at(index, 'command')} runs \`${program}\`, which is not an executable${program.includes('/') ? '' : ' on PATH'}.`);
 		}
 	}

@@ -15,14 +15,24 @@ export interface ServerConfig {
 	jsonLogs: boolean;
 }
 
+export interface StaticBackend {
+	/** Base URL, e.g. http://10.0.0.5:8000 (requests keep their /v1/... path). */
+	url: string;
+	/** How many requests it serves at once, relative to the others: routing weighs by it. */
+	capacity: number;
+}
+
 export interface ModelConfig {
 	/** The name clients use and switchboard shows. */
 	name: string;
 	/** The name the backend itself serves, when known; readiness checks that it lists it. */
 	servedName: string | undefined;
-	launcher: 'local';
-	/** The server command, with optional `{host}` and `{port}` placeholders. */
+	/** `local`: switchboard runs `command`; `static`: servers someone else runs, at `backends`. */
+	launcher: 'local' | 'static';
+	/** The server command, with optional `{host}` and `{port}` placeholders (empty for static). */
 	command: string[];
+	/** The servers of a static model (empty for local). */
+	backends: StaticBackend[];
 	/** Interface the backend binds to. */
 	host: string;
 	/** A fixed backend port; otherwise the first free one from `portBase` up. */

@@ -1,4 +1,4 @@
-import {Pool} from 'undici';
+import {leastLoaded, type Upstream} from '../routing/upstream.js';
 import type {ModelActivity, ModelRoute} from './protocol.js';
 import {HoldQueue} from './hold-queue.js';
 import type {ProxyRequest} from './proxy-request.js';
@@ -14,9 +14,9 @@ export class ModelSlot {
 	/** See ModelRoute.servedName. */
 	servedName: string | undefined;
 	maxWaitMs: number;
-	/** Pools of the ready backends; empty while the model is not ready or is being stopped. */
-	pools: Pool[] = [];
-	#next = 0;
+	/** The ready backends; empty while the model is not ready or is being stopped. */
+	upstreams: Upstream[] = [];
+	#rotation = 0;
 	inflight = 0;
 	requests = 0;
 	errors = 0;
@@ -33,17 +33,13 @@ export class ModelSlot {
 	}
 
 	get ready(): boolean {
-		return this.pools.length > 0;
+		return this.upstreams.length > 0;
 	}
 
-	/** Round robin until load-aware routing arrives; undefined when none is ready. */
-	pick(): Pool | undefined {
-		if (this.pools.length === 0) {
-			return undefined;
-		}
-
-		this.#next = (this.#next + 1) % this.pools.length;
-		return this.pools[this.#next];
+	/** Where a request goes next (see leastLoaded); undefined when no backend is left to try. */
+	pick(now: number, tried: readonly Upstream[] | undefined): Upstream | undefined {
+		this.#rotation = (this.#rotation + 1) % Math.max(1, this.upstreams.length);
+		return leastLoaded(this.upstreams, now, tried, this.#rotation);
 	}
 
 	arrived(now: number): void {

@@ -32,6 +32,8 @@ export interface ModelRoute {
 export interface BackendRoute {
 	id: string;
 	url: string;
+	/** Its share of the model's load, relative to the model's other backends. */
+	capacity: number;
 }
 
 export interface AdminRequest {

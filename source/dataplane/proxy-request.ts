@@ -5,6 +5,7 @@ import {errorBody, proxyErrors, sendError, type ProxyErrorKind} from './errors.j
 import type {Waiter} from './hold-queue.js';
 import type {ModelSlot} from './model-slot.js';
 import {BodyTooLargeError} from './read-body.js';
+import type {Upstream} from '../routing/upstream.js';
 
 type DispatchController = Dispatcher.DispatchController;
 
@@ -21,6 +22,8 @@ export type RequestBody = Buffer | Readable | null;
 
 /** Retries on a fresh connection only for errors that mean "the request never reached the server". */
 const staleConnectionCodes = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+/** How many other backends one request may be retried on. */
+const maxRetries = 2;
 
 /**
  * One client request on its way to a backend: an undici dispatch handler that relays the
@@ -30,7 +33,10 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 	readonly startedAt: number;
 	#controller: DispatchController | undefined;
 	#settled = false;
-	#retried = false;
+	/** Backends this request already failed on; undefined until a first retry (most requests never need it). */
+	#tried: Upstream[] | undefined;
+	#upstream: Upstream | undefined;
+	#retriedSame = false;
 	#eventStream = false;
 
 	constructor(
@@ -47,14 +53,16 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 	}
 
 	forward(): void {
-		const pool = this.slot.pick();
-		if (!pool) {
-			// Only a retry gets here: the backend went away meanwhile, so wait for the next one.
+		const upstream = this.slot.pick(this.host.now(), this.#tried);
+		if (!upstream) {
+			// Only a retry gets here: every backend went away meanwhile, so wait for the next one.
 			this.host.hold(this);
 			return;
 		}
 
-		pool.dispatch({
+		this.#upstream = upstream;
+		upstream.inflight++;
+		upstream.pool.dispatch({
 			path: this.req.url!,
 			method: this.req.method as Dispatcher.HttpMethod,
 			headers: this.headers as Record<string, string | string[]>,
@@ -79,7 +87,17 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 		}
 	}
 
-	onResponseStart(_controller: DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+	onResponseStart(controller: DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+		if (controller !== this.#controller) {
+			return;
+		}
+
+		if ((statusCode === 502 || statusCode === 503) && this.#canTryAnother()) {
+			// Overloaded or broken, and nothing reached the client yet: another replica gets it.
+			this.#retryElsewhere(controller);
+			return;
+		}
+
 		// The pool answers for the connection; these belong to the backend's hop only.
 		delete headers['connection'];
 		delete headers['keep-alive'];
@@ -94,32 +112,55 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 	}
 
 	onResponseData(controller: DispatchController, chunk: Buffer): void {
+		if (controller !== this.#controller) {
+			return;
+		}
+
 		if (!this.res.write(chunk)) {
 			controller.pause();
 			this.res.once('drain', this.#resume);
 		}
 	}
 
-	onResponseEnd(): void {
+	onResponseEnd(controller: DispatchController): void {
+		if (controller !== this.#controller) {
+			return;
+		}
+
+		const upstream = this.#release();
+		if (this.res.statusCode >= 500) {
+			upstream?.failed(this.host.now());
+		} else {
+			upstream?.succeeded();
+		}
+
 		this.res.end();
 		this.#settle(this.res.statusCode);
 	}
 
-	onResponseError(_controller: DispatchController, error: Error): void {
-		if (this.#settled) {
+	onResponseError(controller: DispatchController, error: Error): void {
+		if (controller !== this.#controller || this.#settled) {
 			return;
 		}
 
-		const code = (error as NodeJS.ErrnoException).code;
+		const upstream = this.#release();
 		if (!this.res.headersSent) {
 			if (error instanceof BodyTooLargeError) {
 				this.fail(proxyErrors.bodyTooLarge, error.message);
 				return;
 			}
 
-			if (!this.#retried && code && staleConnectionCodes.has(code) && isReplayable(this.body)) {
+			upstream?.failed(this.host.now());
+			if (this.#canTryAnother()) {
+				this.#remember(upstream);
+				this.forward();
+				return;
+			}
+
+			const code = (error as NodeJS.ErrnoException).code;
+			if (!this.#retriedSame && code && staleConnectionCodes.has(code) && isReplayable(this.body)) {
 				// A keep-alive socket the backend closed as we wrote to it: once more, on a fresh one.
-				this.#retried = true;
+				this.#retriedSame = true;
 				this.forward();
 				return;
 			}
@@ -149,11 +190,47 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 		}
 
 		this.slot.queue.remove(this);
+		this.#release();
 		// 499: nginx's "client closed request", so logs tell aborts from errors.
 		this.#settle(499);
 		// After settling: the abort reports back through onResponseError, which must then do nothing.
 		this.#controller?.abort(new Error('client disconnected'));
 	};
+
+	/** Another backend may take this request: nothing reached the client, the body can be sent again, attempts remain. */
+	#canTryAnother(): boolean {
+		return !this.res.headersSent
+			&& isReplayable(this.body)
+			&& (this.#tried?.length ?? 0) < maxRetries
+			&& this.slot.upstreams.length > (this.#tried?.length ?? 0) + 1;
+	}
+
+	#retryElsewhere(controller: DispatchController): void {
+		const upstream = this.#release();
+		upstream?.failed(this.host.now());
+		this.#remember(upstream);
+		this.#controller = undefined;
+		// Its late callbacks no longer match the current controller, so they are ignored.
+		controller.abort(new Error('retried on another backend'));
+		this.forward();
+	}
+
+	#remember(upstream: Upstream | undefined): void {
+		if (upstream) {
+			this.#tried = [...this.#tried ?? [], upstream];
+		}
+	}
+
+	/** The current attempt is over: its backend has one request fewer in flight. */
+	#release(): Upstream | undefined {
+		const upstream = this.#upstream;
+		if (upstream) {
+			upstream.inflight--;
+			this.#upstream = undefined;
+		}
+
+		return upstream;
+	}
 
 	#settle(status: number): void {
 		if (this.#settled) {

@@ -1,5 +1,6 @@
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http';
 import {Pool} from 'undici';
+import {Upstream} from '../routing/upstream.js';
 import type {Logger} from '../log/logger.js';
 import {KeyChecker} from './auth.js';
 import {proxyErrors, sendError, type ProxyErrorKind} from './errors.js';
@@ -19,7 +20,7 @@ export class DataPlane implements RequestHost {
 	readonly #server: Server;
 	readonly #keys: KeyChecker;
 	readonly #slots = new Map<string, ModelSlot>();
-	readonly #pools = new Map<string, Pool>();
+	readonly #upstreams = new Map<string, Upstream>();
 	readonly #pendingAdmin = new Map<number, ServerResponse>();
 	readonly #logRequests: boolean;
 	#adminSequence = 0;
@@ -73,7 +74,7 @@ export class DataPlane implements RequestHost {
 				const slot = this.#slots.get(message.model);
 				const ok = slot !== undefined && slot.inflight === 0;
 				if (ok) {
-					slot.pools = [];
+					slot.upstreams = [];
 				}
 
 				this.post({type: 'quiesced', id: message.id, ok});
@@ -321,9 +322,9 @@ export class DataPlane implements RequestHost {
 			slot.servedName = route.servedName;
 			slot.queue.capacity = route.maxQueue;
 			slot.maxWaitMs = route.maxWaitMs;
-			slot.pools = route.backends.map(backend => {
+			slot.upstreams = route.backends.map(backend => {
 				liveUrls.add(backend.url);
-				return this.#pool(backend.url);
+				return this.#upstream(backend.url, backend.capacity);
 			});
 			if (slot.ready) {
 				for (const request of slot.queue.take()) {
@@ -332,29 +333,31 @@ export class DataPlane implements RequestHost {
 			}
 		}
 
-		for (const [url, pool] of this.#pools) {
+		for (const [url, upstream] of this.#upstreams) {
 			if (!liveUrls.has(url)) {
-				this.#pools.delete(url);
+				this.#upstreams.delete(url);
 				// close() lets requests already on the pool finish.
-				void pool.close();
+				void upstream.pool.close();
 			}
 		}
 	}
 
-	#pool(url: string): Pool {
-		let pool = this.#pools.get(url);
-		if (!pool) {
-			pool = new Pool(url, {
+	#upstream(url: string, capacity: number): Upstream {
+		let upstream = this.#upstreams.get(url);
+		if (upstream) {
+			upstream.capacity = capacity;
+		} else {
+			upstream = new Upstream(url, new Pool(url, {
 				// vLLM's uvicorn drops idle sockets after 5 s; leave them before it does.
 				keepAliveTimeout: 4000,
 				// Generations can run for many minutes before the first or the next byte.
 				headersTimeout: 0,
 				bodyTimeout: 0,
-			});
-			this.#pools.set(url, pool);
+			}), capacity);
+			this.#upstreams.set(url, upstream);
 		}
 
-		return pool;
+		return upstream;
 	}
 
 	#onAdmin(req: IncomingMessage, res: ServerResponse): void {
@@ -408,7 +411,7 @@ export class DataPlane implements RequestHost {
 			this.#server.close(() => resolve());
 		});
 		this.#server.closeIdleConnections();
-		await Promise.all([...this.#pools.values()].map(pool => pool.destroy()));
+		await Promise.all([...this.#upstreams.values()].map(async upstream => upstream.pool.destroy()));
 		this.#server.closeAllConnections();
 		await closed;
 		// The thread is terminated next: its buffered log lines go out first.

@@ -4,7 +4,8 @@ import {findFreePort} from '../launchers/ports.js';
 import type {ModelActivity} from '../dataplane/protocol.js';
 import {systemClock, type Clock} from '../util/clock.js';
 import {FleetEvents} from './events.js';
-import {ManagedModel, type ModelSnapshot} from './model.js';
+import {ManagedModel, type FleetModel, type ModelSnapshot} from './model.js';
+import {StaticModel} from './static-model.js';
 
 export interface FleetOptions {
 	launch: Launch;
@@ -21,7 +22,7 @@ export interface FleetOptions {
  */
 export class Fleet {
 	readonly events = new FleetEvents();
-	readonly #models = new Map<string, ManagedModel>();
+	readonly #models = new Map<string, FleetModel>();
 	readonly #takenPorts = new Set<number>();
 
 	constructor(config: Config, options: FleetOptions) {
@@ -47,15 +48,15 @@ export class Fleet {
 			},
 		};
 		for (const model of config.models) {
-			this.#models.set(model.name, new ManagedModel(model, context));
+			this.#models.set(model.name, model.launcher === 'static' ? new StaticModel(model, context) : new ManagedModel(model, context));
 		}
 	}
 
-	get models(): ManagedModel[] {
+	get models(): FleetModel[] {
 		return [...this.#models.values()];
 	}
 
-	get(name: string): ManagedModel | undefined {
+	get(name: string): FleetModel | undefined {
 		return this.#models.get(name);
 	}
 

@@ -50,9 +50,31 @@ export interface ModelSnapshot extends ModelTraffic {
 	idleStopAt: number | undefined;
 }
 
+/** A backend requests can be sent to now. */
+export interface ReadyBackend {
+	id: string;
+	url: string;
+	/** Its share of the model's load, relative to the other backends. */
+	capacity: number;
+}
+
+/** What the fleet, the admin API and the data-plane bridge need of any model, however it runs. */
+export interface FleetModel {
+	readonly name: string;
+	readonly config: ModelConfig;
+	readonly state: ModelState;
+	readonly logs: LogRing;
+	demand(): void;
+	traffic(traffic: ModelTraffic): void;
+	stop(reason: string): Promise<void>;
+	snapshot(): ModelSnapshot;
+	backends(): ReadyBackend[];
+}
+
 const logLinesInErrors = 15;
 
-export class ManagedModel {
+/** A model whose backend switchboard runs: started on demand, stopped when idle. */
+export class ManagedModel implements FleetModel {
 	readonly logs = new LogRing();
 	#state: ModelState = 'stopped';
 	#reason: string | undefined;
@@ -85,8 +107,9 @@ export class ManagedModel {
 		return this.#state;
 	}
 
-	get url(): string | undefined {
-		return this.#instance?.url;
+	backends(): ReadyBackend[] {
+		const url = this.#instance?.url;
+		return this.#state === 'ready' && url ? [{id: this.name, url, capacity: 1}] : [];
 	}
 
 	/** Requests are waiting for this model. */

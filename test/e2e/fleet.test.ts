@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {after, describe, it} from 'node:test';
 import OpenAI from 'openai';
+import {startSim} from '../../source/sim/server.js';
 import {cliPath, SwitchboardProcess} from '../helpers/switchboard-process.js';
 
 const running: SwitchboardProcess[] = [];
@@ -82,5 +83,47 @@ command = ["node"]
 		const switchboard = new SwitchboardProcess(['--config', file, '--idle-timeout', '5'], []);
 		assert.equal((await switchboard.exited).code, 2);
 		assert.match(switchboard.stderr, /--idle-timeout sets the one model .* set it in \[defaults\] or per model \(as idle_timeout\)/);
+	});
+});
+
+describe('static backends', () => {
+	it('shares load by capacity and loses no request when a replica dies mid-burst', async () => {
+		const replicas = await Promise.all([1, 2, 4].map(async () => startSim({model: 'shared', port: 0, tokenRate: 40, maxNumSeqs: 64})));
+		try {
+			const file = configFile(`
+[[models]]
+name = "shared"
+backends = [
+	{url = "${replicas[0]!.url}/v1", capacity = 1},
+	{url = "${replicas[1]!.url}", capacity = 2},
+	{url = "${replicas[2]!.url}", capacity = 4},
+]
+`);
+			const switchboard = await SwitchboardProcess.start(['--config', file], []);
+			running.push(switchboard);
+			const openai = new OpenAI({baseURL: `${switchboard.url}/v1`, apiKey: 'none', maxRetries: 0});
+			const burst = async (total: number, concurrency: number) => {
+				let next = 0;
+				const failures: unknown[] = [];
+				await Promise.all(Array.from({length: concurrency}, async () => {
+					while (next++ < total) {
+						await openai.chat.completions.create({model: 'shared', messages: [{role: 'user', content: 'hi'}], max_tokens: 4}).catch((error: unknown) => failures.push(error));
+					}
+				}));
+				return failures;
+			};
+
+			assert.deepEqual(await burst(140, 14), []);
+			const served = replicas.map(replica => replica.stats().inferenceRequests);
+			const share = (index: number) => served[index]! / 140;
+			assert.ok(share(2) > share(1) && share(1) > share(0), `shares follow capacity: ${served.join(', ')}`);
+			assert.ok(share(2) > 0.4 && share(2) < 0.75, `the capacity-4 replica took ${served[2]} of 140`);
+
+			// The largest replica dies during the next burst: retries on the others absorb it.
+			setTimeout(() => void replicas[2]!.close(), 150);
+			assert.deepEqual(await burst(140, 14), []);
+		} finally {
+			await Promise.all(replicas.map(async replica => replica.close()));
+		}
 	});
 });

@@ -41,6 +41,7 @@ describe('switchboard.toml', () => {
 			name: 'qwen3-8b',
 			servedName: 'Qwen/Qwen3-8B',
 			launcher: 'local',
+			backends: [],
 			command: ['node', 'serve.js', '--model', 'Qwen/Qwen3-8B'],
 			host: '127.0.0.1',
 			port: undefined,
@@ -135,7 +136,7 @@ describe('switchboard.toml errors name the file, the key and what is expected', 
 
 	it('an unknown key, listing the known ones', () => {
 		assertRefused(`[server]\nprot = 8100\n${model('a')}`, /switchboard\.toml: server\.prot is not a known key; the keys here are host, port, api_keys, log_dir, log_level, max_body_size/);
-		assertRefused(model('a', 'gpus = 2'), /switchboard\.toml: models "a"\.gpus is not a known key; the keys here are name, command, launcher, /);
+		assertRefused(model('a', 'gpus = 2'), /switchboard\.toml: models "a"\.gpus is not a known key; the keys here are name, command, backends, launcher, /);
 		assertRefused(`[defaults]\nname = "x"\n${model('a')}`, /switchboard\.toml: defaults\.name is not a known key/);
 		assertRefused(`[sever]\n${model('a')}`, /switchboard\.toml: sever is not a known key; the keys here are server, defaults, models/);
 	});
@@ -173,9 +174,17 @@ describe('switchboard.toml errors name the file, the key and what is expected', 
 	});
 
 	it('a launcher that is not available yet', () => {
-		assertRefused(model('a', 'launcher = "slurm"'), /models "a"\.launcher must be "local" \(got "slurm"\); the slurm launcher is not available yet/);
-		assertRefused(`[defaults]\nlauncher = "static"\n${model('a')}`, /defaults\.launcher must be "local" \(got "static"\); the static launcher is not available yet/);
-		assertRefused(model('a', 'launcher = "docker"'), /models "a"\.launcher must be "local" \(got "docker"\)$/);
+		assertRefused(model('a', 'launcher = "slurm"'), /models "a"\.launcher must be "local" or "static" \(got "slurm"\); the slurm launcher is not available yet/);
+		assertRefused(model('a', 'launcher = "docker"'), /models "a"\.launcher must be "local" or "static" \(got "docker"\)$/);
+	});
+
+	it('a static model: backends required, no command, URLs normalised', () => {
+		const config = parseConfig('[[models]]\nname = "s"\nbackends = [{url = "http://10.0.0.5:8000/v1/", capacity = 8}, {url = "https://gpu:9000"}]\n', 'switchboard.toml', {});
+		assert.equal(config.models[0]!.launcher, 'static');
+		assert.deepEqual(config.models[0]!.backends, [{url: 'http://10.0.0.5:8000', capacity: 8}, {url: 'https://gpu:9000', capacity: 32}]);
+		assertRefused('[[models]]\nname = "s"\nlauncher = "static"\n', /models "s"\.backends is required for a static model/);
+		assertRefused('[[models]]\nname = "s"\nbackends = [{url = "ftp://x"}]\n', /models "s"\.backends\[0\]\.url must be an http\(s\) URL/);
+		assertRefused('[[models]]\nname = "s"\nlauncher = "static"\ncommand = ["node"]\nbackends = [{url = "http://x:1"}]\n', /command does not apply to a static model/);
 	});
 
 	it('two models with the same name', () => {

@@ -1,0 +1,72 @@
+import type {ModelConfig} from '../config/types.js';
+import type {Clock} from '../util/clock.js';
+import type {FleetEvents} from './events.js';
+import {LogRing} from './log-ring.js';
+import type {FleetModel, ModelSnapshot, ModelState, ModelTraffic, ReadyBackend} from './model.js';
+
+/**
+ * A model served by servers someone else runs (vllm-router's servers.toml, the forwarder's ip.txt):
+ * switchboard routes to them and never starts or stops them. Stopping it only takes it out of rotation.
+ */
+export class StaticModel implements FleetModel {
+	readonly logs = new LogRing();
+	#state: ModelState = 'ready';
+	#traffic: ModelTraffic = {inflight: 0, requests: 0, errors: 0, lastArrivedAt: 0, lastEndedAt: 0};
+	readonly #backends: ReadyBackend[];
+
+	constructor(readonly config: ModelConfig, private readonly context: {clock: Clock; events: FleetEvents}) {
+		this.#backends = config.backends.map(backend => ({id: backend.url, url: backend.url, capacity: backend.capacity}));
+	}
+
+	get name(): string {
+		return this.config.name;
+	}
+
+	get state(): ModelState {
+		return this.#state;
+	}
+
+	demand(): void {
+		if (this.#state === 'stopped') {
+			this.#setState('ready', undefined);
+		}
+	}
+
+	traffic(traffic: ModelTraffic): void {
+		this.#traffic = traffic;
+	}
+
+	async stop(reason: string): Promise<void> {
+		if (this.#state === 'ready') {
+			this.#setState('stopped', reason);
+		}
+	}
+
+	backends(): ReadyBackend[] {
+		return this.#state === 'ready' ? this.#backends : [];
+	}
+
+	snapshot(): ModelSnapshot {
+		return {
+			name: this.name,
+			state: this.#state,
+			reason: undefined,
+			pid: undefined,
+			port: undefined,
+			url: this.#backends[0]?.url,
+			logPath: undefined,
+			command: [],
+			startedAt: undefined,
+			readyAt: undefined,
+			idleTimeoutMs: 0,
+			idleStopAt: undefined,
+			...this.#traffic,
+		};
+	}
+
+	#setState(state: ModelState, reason: string | undefined): void {
+		const previous = this.#state;
+		this.#state = state;
+		this.context.events.emit({type: 'model.state', model: this.name, state, previous, reason, at: this.context.clock.now()});
+	}
+}
