@@ -16,6 +16,8 @@ const help = `
   Options
     --config FILE         a switchboard.toml with [server], [defaults] and [[models]]; without a command
                           after --, ./switchboard.toml or ~/.config/switchboard/switchboard.toml is used
+    --backends FILE       vllm-router's servers.toml or the vLLM Forwarder's ip.txt, read unchanged
+                          (--config reads them too)
     --port N              port of the proxy (default ${defaultPort})
     --host H              interface of the proxy (default 127.0.0.1; 0.0.0.0 for every interface)
     --target-port N       port of the backend (default: the first free port from 8101)
@@ -56,6 +58,7 @@ const runFlags = {
 	logFormat: {type: 'string'},
 	logDir: {type: 'string'},
 	config: {type: 'string'},
+	backends: {type: 'string'},
 	ui: {type: 'boolean', default: true},
 	useSlurm: {type: 'boolean', default: false},
 	srunCmd: {type: 'string'},

@@ -6,7 +6,7 @@ import type {Config} from './types.js';
 import {readApiKeys, readLogLevel, readSize} from './values.js';
 
 export interface CliInput {
-	flags: RunFlags & {config: string | undefined};
+	flags: RunFlags & {config: string | undefined; backends: string | undefined};
 	/** The server command after `--`, if any. */
 	command: string[];
 	/** Long flags the user typed, without `--` (to tell them from meow's defaults). */
@@ -32,14 +32,19 @@ const modelFlags = ['target-port', 'idle-timeout', 'ping-path', 'startup-timeout
 export function configFromCli({flags, command, given, cwd, env}: CliInput): ResolvedConfig {
 	const jsonLogs = flags.logFormat === undefined ? !flags.ui : flags.logFormat === 'json';
 	if (command.length > 0) {
-		if (flags.config !== undefined) {
-			throw new ConfigError('Give either a server command after `--` or --config, not both.');
+		if (flags.config !== undefined || flags.backends !== undefined) {
+			throw new ConfigError('Give either a server command after `--` or --config/--backends, not both.');
 		}
 
 		return {config: configFromFlags(flags, command, env), file: undefined};
 	}
 
-	const file = flags.config ?? findConfigFile(cwd, env);
+	if (flags.config !== undefined && flags.backends !== undefined) {
+		throw new ConfigError('Give --config or --backends, not both.');
+	}
+
+	// --backends is the forwarder's and vllm-router's habit; the file decides what it holds.
+	const file = flags.config ?? flags.backends ?? findConfigFile(cwd, env);
 	if (file === undefined) {
 		throw new ConfigError('No server command given. Put it after `--`, e.g. `switchboard -- vllm serve Qwen/Qwen3-0.6B`, or describe your models in a switchboard.toml (see --config).');
 	}

@@ -6,6 +6,7 @@ import {declaredModelName, resolveExecutable} from '../launchers/command.js';
 import {ConfigError} from './errors.js';
 import {defaultPort, defaultTargetPortBase} from './flags.js';
 import {keyPath} from './key-path.js';
+import {parseLegacyConfig, type LegacyFleet} from './legacy.js';
 import {configFileSchema, type ConfigFile, type ModelEntry, type ModelSettings} from './schema.js';
 import type {Config, ModelConfig, ServerConfig} from './types.js';
 import {defaultLogDir, homeDirectory, mustBe, readApiKeys} from './values.js';
@@ -24,7 +25,10 @@ export function findConfigFile(cwd: string, env: NodeJS.ProcessEnv = process.env
 		.find(candidate => statSync(candidate, {throwIfNoEntry: false})?.isFile());
 }
 
-/** Reads and validates a switchboard.toml; see parseConfig. */
+/**
+ * Reads a switchboard.toml, or one of the files of the tools switchboard replaces, unchanged:
+ * vllm-router's servers.toml or the forwarder's ip.txt become one static model.
+ */
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Config {
 	let text: string;
 	try {
@@ -34,7 +38,33 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
 		throw new ConfigError(`${file}: cannot be read: ${code === 'ENOENT' ? 'no such file' : message}.`);
 	}
 
-	return parseConfig(text, file, env);
+	const legacy = parseLegacyConfig(text, file);
+	return legacy ? legacyConfig(legacy, file, env) : parseConfig(text, file, env);
+}
+
+/** One static model, named after the file, that every request goes to (one model takes any name). */
+function legacyConfig(legacy: LegacyFleet, file: string, env: NodeJS.ProcessEnv): Config {
+	const name = path.basename(file).replace(/\.[^.]*$/, '') || 'backends';
+	return {
+		server: resolveServer({}, file, env),
+		models: [{
+			name,
+			servedName: undefined,
+			launcher: 'static',
+			command: [],
+			backends: legacy.backends.map(backend => ({url: backend.url, capacity: backend.capacity ?? defaultCapacity})),
+			host: builtInModelSettings.host,
+			port: undefined,
+			portBase: defaultTargetPortBase,
+			pingPath: builtInModelSettings.pingPath,
+			idleTimeoutMs: 0,
+			startupTimeoutMs: builtInModelSettings.startupTimeoutMs,
+			stopGraceMs: builtInModelSettings.stopGraceMs,
+			maxQueue: builtInModelSettings.maxQueue,
+			maxWaitMs: builtInModelSettings.startupTimeoutMs,
+			env: {},
+		}],
+	};
 }
 
 /**

@@ -86,6 +86,32 @@ command = ["node"]
 	});
 });
 
+describe('legacy backend files', () => {
+	it('serves traffic from vllm-router\'s servers.toml and the forwarder\'s ip.txt unchanged', async () => {
+		const replicas = await Promise.all([0, 1].map(async () => startSim({model: 'legacy', port: 0, tokenRate: 0})));
+		try {
+			const directory = mkdtempSync(path.join(os.tmpdir(), 'switchboard-legacy-'));
+			const serversToml = path.join(directory, 'servers.toml');
+			writeFileSync(serversToml, `[servers]\nservers = [\n  {url = "${replicas[0]!.url}/v1", max_concurrent_requests = 4},\n  {url = "${replicas[1]!.url}", max_concurrent_requests = 4},\n]\n`);
+			const ipTxt = path.join(directory, 'ip.txt');
+			writeFileSync(ipTxt, `# two backends\n${new URL(replicas[0]!.url).host}\n${replicas[1]!.url}/v1\n`);
+			for (const [flag, file] of [['--config', serversToml], ['--backends', ipTxt]] as const) {
+				const switchboard = await SwitchboardProcess.start([flag, file], []);
+				running.push(switchboard);
+				const openai = new OpenAI({baseURL: `${switchboard.url}/v1`, apiKey: 'none', maxRetries: 0});
+				for (let i = 0; i < 6; i++) {
+					const completion = await openai.chat.completions.create({model: 'legacy', messages: [{role: 'user', content: 'hi'}], max_tokens: 2});
+					assert.equal(completion.model, 'legacy');
+				}
+			}
+
+			assert.ok(replicas.every(replica => replica.stats().inferenceRequests > 0), 'both backends served');
+		} finally {
+			await Promise.all(replicas.map(async replica => replica.close()));
+		}
+	});
+});
+
 describe('static backends', () => {
 	it('shares load by capacity and loses no request when a replica dies mid-burst', async () => {
 		const replicas = await Promise.all([1, 2, 4].map(async () => startSim({model: 'shared', port: 0, tokenRate: 40, maxNumSeqs: 64})));
