@@ -1,8 +1,9 @@
 import path from 'node:path';
-import {parse, TomlError} from 'smol-toml';
+import {parse} from 'smol-toml';
 import {backendExpected, readBackendUrl} from './backend-url.js';
 import {ConfigError} from './errors.js';
 import {isTable, keyPath} from './key-path.js';
+import {parseToml, show} from './toml-text.js';
 import {mustBe, type Reading} from './values.js';
 
 /*
@@ -340,29 +341,4 @@ function unknownKeys(table: Record<string, unknown>, where: PropertyKey[], known
 	return Object.keys(table)
 		.filter(key => !known.includes(key))
 		.map(key => `${keyPath([...where, key], undefined)} is not a known key; the keys here are ${known.join(', ')}`);
-}
-
-function parseToml(text: string, file: string): Record<string, unknown> {
-	try {
-		return parse(text);
-	} catch (error) {
-		if (!(error instanceof TomlError)) {
-			throw error;
-		}
-
-		// smol-toml's message is "Invalid TOML document: <reason>" followed by the code block.
-		const reason = error.message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
-		throw new ConfigError(`${file}:${error.line}:${error.column}: not valid TOML: ${reason}\n${error.codeblock.trimEnd()}`);
-	}
-}
-
-/** A value from the file as the user wrote it, for "(got …)". */
-function show(value: unknown): string {
-	if (isTable(value)) {
-		return 'a table';
-	}
-
-	// smol-toml's TomlDate.toISOString prints a TOML date as it was written; String() would not.
-	const text = value instanceof Date ? value.toISOString() : typeof value === 'string' || Array.isArray(value) ? JSON.stringify(value) : String(value);
-	return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }

@@ -1,23 +1,12 @@
 import {z} from 'zod';
-import {isTable} from './key-path.js';
 import {splitShellWords} from './shell-words.js';
+import {show} from './toml-text.js';
 import {durationExpected, logLevelExpected, mustBe, readDuration, readLogLevel, readSize, sizeExpected, type Reading} from './values.js';
 
 /*
  * The shape of switchboard.toml. Every message completes "<key path> …" (see toml.ts), so a
  * check only says what it expected and what it got.
  */
-
-/** A value from the file as the user wrote it, for "(got …)". */
-function show(value: unknown): string {
-	if (isTable(value)) {
-		return 'a table';
-	}
-
-	// smol-toml's TomlDate.toISOString prints a TOML date as it was written; String() would not.
-	const text = value instanceof Date ? value.toISOString() : typeof value === 'string' || Array.isArray(value) ? JSON.stringify(value) : String(value);
-	return text.length > 80 ? `${text.slice(0, 77)}…` : text;
-}
 
 /** The error option of a zod check: what the key expects, or that it is missing. */
 function expecting(expected: string) {

@@ -1,12 +1,12 @@
 import {readFileSync, statSync} from 'node:fs';
 import path from 'node:path';
-import {parse, TomlError} from 'smol-toml';
 import type {z} from 'zod';
 import {declaredModelName, resolveExecutable} from '../launchers/command.js';
 import {ConfigError} from './errors.js';
 import {defaultPort, defaultTargetPortBase} from './flags.js';
 import {keyPath} from './key-path.js';
 import {parseLegacyConfig, type LegacyFleet} from './legacy.js';
+import {parseToml} from './toml-text.js';
 import {configFileSchema, type ConfigFile, type ModelEntry, type ModelSettings} from './schema.js';
 import type {Config, ModelConfig, ServerConfig} from './types.js';
 import {defaultLogDir, homeDirectory, mustBe, readApiKeys} from './values.js';
@@ -88,20 +88,6 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 	}
 
 	return config;
-}
-
-function parseToml(text: string, file: string): unknown {
-	try {
-		return parse(text);
-	} catch (error) {
-		if (!(error instanceof TomlError)) {
-			throw error;
-		}
-
-		// smol-toml's message is "Invalid TOML document: <reason>" followed by the code block.
-		const reason = error.message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
-		throw new ConfigError(`${file}:${error.line}:${error.column}: not valid TOML: ${reason}\n${error.codeblock.trimEnd()}`);
-	}
 }
 
 function describeIssue(issue: z.core.$ZodIssue, document: unknown): string[] {
