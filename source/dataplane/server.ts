@@ -20,6 +20,8 @@ export class DataPlane implements RequestHost {
 	readonly #server: Server;
 	readonly #keys: KeyChecker;
 	readonly #slots = new Map<string, ModelSlot>();
+	/** With one model every request is its, whatever name the client sends (llm-proxy-ondemand did the same). */
+	#onlySlot: ModelSlot | undefined;
 	readonly #upstreams = new Map<string, Upstream>();
 	readonly #pendingAdmin = new Map<number, ServerResponse>();
 	readonly #logRequests: boolean;
@@ -171,7 +173,7 @@ export class DataPlane implements RequestHost {
 		}
 
 		readBody(req, this.options.maxBodyBytes).then(body => {
-			const only = this.#onlySlot();
+			const only = this.#onlySlot;
 			if (only?.ready && only.servedName === undefined) {
 				// One model, ready, nothing to rewrite: the body's `model` changes nothing, and the backend validates the JSON.
 				this.#forward(req, res, only, body);
@@ -218,7 +220,7 @@ export class DataPlane implements RequestHost {
 
 	/** The model a request is for; answers 404 itself when there is none. */
 	#resolve(req: IncomingMessage, res: ServerResponse, model: string | undefined): ModelSlot | undefined {
-		const slot = this.#onlySlot() ?? (model === undefined ? undefined : this.#slots.get(model));
+		const slot = this.#onlySlot ?? (model === undefined ? undefined : this.#slots.get(model));
 		if (!slot) {
 			const known = [...this.#slots.keys()].map(name => `\`${name}\``).join(', ');
 			if (model === undefined) {
@@ -244,11 +246,6 @@ export class DataPlane implements RequestHost {
 		} else {
 			this.hold(request);
 		}
-	}
-
-	/** With one model every request is its, whatever name the client sends (llm-proxy-ondemand did the same). */
-	#onlySlot(): ModelSlot | undefined {
-		return this.#slots.size === 1 ? this.#slots.values().next().value : undefined;
 	}
 
 	/**
@@ -316,6 +313,7 @@ export class DataPlane implements RequestHost {
 			if (!slot) {
 				slot = new ModelSlot(route.name, route);
 				this.#slots.set(route.name, slot);
+				this.#onlySlot = this.#slots.size === 1 ? slot : undefined;
 			}
 
 			slot.state = route.state;
