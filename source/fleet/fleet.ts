@@ -1,6 +1,6 @@
 import type {Config, ModelConfig} from '../config/types.js';
 import type {Launch} from '../launchers/types.js';
-import {findFreePort} from '../launchers/ports.js';
+import {canBind, findFreePort} from '../launchers/ports.js';
 import type {ModelActivity} from '../dataplane/protocol.js';
 import {systemClock, type Clock} from '../util/clock.js';
 import {FleetEvents} from './events.js';
@@ -14,6 +14,8 @@ export interface FleetOptions {
 	clock?: Clock;
 	/** Defaults to binding-test from the model's port base up. */
 	findPort?(model: ModelConfig, taken: ReadonlySet<number>): Promise<number>;
+	/** Defaults to a bind test. */
+	portInUse?(host: string, port: number): Promise<boolean>;
 }
 
 /**
@@ -46,6 +48,7 @@ export class Fleet {
 			releasePort: (port: number) => {
 				this.#takenPorts.delete(port);
 			},
+			portInUse: options.portInUse ?? (async (host: string, port: number) => !await canBind(host, port)),
 		};
 		for (const model of config.models) {
 			this.#models.set(model.name, model.launcher === 'static' ? new StaticModel(model, context) : new ManagedModel(model, context));

@@ -21,6 +21,8 @@ export interface ModelContext {
 	logDir: string;
 	allocatePort(model: ModelConfig): Promise<number>;
 	releasePort(port: number): void;
+	/** Whether some process listens on the port (ours are gone when this is asked). */
+	portInUse(host: string, port: number): Promise<boolean>;
 	/** Takes the model out of the data plane's rotation if nothing is in flight; false otherwise. */
 	quiesce(model: string): Promise<boolean>;
 }
@@ -72,6 +74,8 @@ export interface FleetModel {
 }
 
 const logLinesInErrors = 15;
+/** A start gives up after losing this many races for a port. */
+const maxPortRaces = 3;
 
 /** A model whose backend switchboard runs: started on demand, stopped when idle. */
 export class ManagedModel implements FleetModel {
@@ -95,6 +99,8 @@ export class ManagedModel implements FleetModel {
 	#teardown: Promise<void> = Promise.resolve();
 	/** Where this start's lines begin in `logs`. */
 	#logStart = 0;
+	/** Port races lost in this start (see #onExit). */
+	#portRaces = 0;
 	#restartAfterStop = false;
 
 	constructor(readonly config: ModelConfig, private readonly context: ModelContext) {}
@@ -139,7 +145,13 @@ export class ManagedModel implements FleetModel {
 		const generation = ++this.#generation;
 		this.#readyAt = undefined;
 		this.#startedAt = this.context.clock.now();
+		this.#portRaces = 0;
 		this.#setState('loading', undefined);
+		await this.#launch(generation);
+	}
+
+	/** Picks a port and starts the backend on it, for a start or after a lost port race. */
+	async #launch(generation: number): Promise<void> {
 		// Never two at once: the previous instance may still be leaving the GPU and the port.
 		await this.#teardown;
 		if (generation !== this.#generation) {
@@ -162,7 +174,7 @@ export class ManagedModel implements FleetModel {
 		const {config} = this;
 		this.#port = port;
 		this.#command = substitute(config.command, config.host, port);
-		this.#logPath = path.join(this.context.logDir, `${safeFileName(this.name)}-${fileTimestamp(this.#startedAt)}-${port}.log`);
+		this.#logPath = path.join(this.context.logDir, `${safeFileName(this.name)}-${fileTimestamp(this.#startedAt ?? 0)}-${port}.log`);
 		this.#logStart = this.logs.position;
 		this.#log(`switchboard: starting ${this.name} on port ${port}: ${this.#command.join(' ')}`);
 		this.#startupTimer = this.context.clock.setTimeout(() => {
@@ -258,12 +270,36 @@ export class ManagedModel implements FleetModel {
 			return;
 		}
 
-		const during = this.#state === 'loading' ? 'while loading' : 'while serving';
-		this.#generation++;
+		const loading = this.#state === 'loading';
+		const reason = this.#withLogTail(`${this.name} ${info.description} ${loading ? 'while loading' : 'while serving'}.`);
+		const port = this.#port;
+		const next = ++this.#generation;
 		this.#clearTimers();
 		// The leader is gone; what it started may take a moment longer.
-		void this.#retire();
-		this.#setState('failed', this.#withLogTail(`${this.name} ${info.description} ${during}.`));
+		const retired = this.#retire();
+		const lostPortRace = loading && port !== undefined && this.config.port === undefined
+			&& this.#portRaces < maxPortRaces && /address already in use|EADDRINUSE/i.test(reason);
+		if (!lostPortRace) {
+			this.#setState('failed', reason);
+			return;
+		}
+
+		// Another process bound the port between our check and our backend's bind (two switchboards
+		// starting at once on one node): if the port is still taken once ours is gone, try another.
+		void retired.then(async () => this.context.portInUse(this.config.host, port)).then(taken => {
+			if (next !== this.#generation) {
+				return;
+			}
+
+			if (!taken) {
+				this.#setState('failed', reason);
+				return;
+			}
+
+			this.#portRaces++;
+			this.#log(`switchboard: port ${port} was taken by another process; starting ${this.name} again on another port`);
+			void this.#launch(next);
+		});
 	}
 
 	#failBeforeLaunch(generation: number, why: string): void {

@@ -55,6 +55,8 @@ describe('model lifecycle', () => {
 	let instances: FakeInstance[];
 	let events: FleetEvent[];
 	let quiesceAnswer: boolean;
+	/** Ports some other process holds. */
+	let foreignPorts: Set<number>;
 	let fleet: Fleet;
 
 	function build(overrides: Partial<ModelConfig> = {}): void {
@@ -72,12 +74,13 @@ describe('model lifecycle', () => {
 			quiesce: async () => quiesceAnswer,
 			findPort: async (model, taken) => {
 				let port = model.portBase;
-				while (taken.has(port)) {
+				while (taken.has(port) || foreignPorts.has(port)) {
 					port++;
 				}
 
 				return port;
 			},
+			portInUse: async (_host, port) => foreignPorts.has(port),
 		});
 		fleet.events.on(event => {
 			events.push(event);
@@ -95,6 +98,7 @@ describe('model lifecycle', () => {
 		instances = [];
 		events = [];
 		quiesceAnswer = true;
+		foreignPorts = new Set();
 		build();
 	});
 
@@ -220,6 +224,30 @@ describe('model lifecycle', () => {
 		await settle();
 		assert.equal(instances.length, 2);
 		assert.equal(instances[1]!.spec.port, 8101, 'and gets the port back');
+	});
+
+	it('starts again on another port when another process won the race for its port', async () => {
+		fleet.demand('m');
+		await settle();
+		foreignPorts.add(8101);
+		instances[0]!.listener.onLog("OSError: [Errno 98] error while attempting to bind on address ('127.0.0.1', 8101): address already in use");
+		instances[0]!.exit();
+		await settle();
+		assert.equal(model().state, 'loading', 'the waiting requests keep waiting');
+		assert.equal(instances.length, 2);
+		assert.equal(instances[1]!.spec.port, 8102);
+		instances[1]!.becomeReady();
+		assert.deepEqual(states(), ['loading', 'ready']);
+	});
+
+	it('fails as before when its port is free again: the backend died of something else', async () => {
+		fleet.demand('m');
+		await settle();
+		instances[0]!.listener.onLog('address already in use (a stale message)');
+		instances[0]!.exit();
+		await settle();
+		assert.equal(model().state, 'failed');
+		assert.equal(instances.length, 1);
 	});
 
 	it('a launch that throws fails the start instead of crashing', async () => {
