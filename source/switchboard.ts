@@ -5,6 +5,10 @@ import type {ModelRoute} from './dataplane/protocol.js';
 import {Fleet} from './fleet/fleet.js';
 import type {Launch} from './launchers/types.js';
 import {backendOutput, type Logger} from './log/logger.js';
+import {PrometheusExporter} from './metrics/exporter.js';
+import {httpProbe} from './metrics/probe.js';
+import {Telemetry} from './metrics/telemetry.js';
+import {systemClock} from './util/clock.js';
 
 export interface Switchboard {
 	/** Where the proxy listens, e.g. http://127.0.0.1:8100. */
@@ -23,25 +27,55 @@ const statsIntervalMs = 250;
  */
 export async function startSwitchboard(config: Config, logger: Logger, launch: Launch): Promise<Switchboard> {
 	let bridge: DataPlaneBridge | undefined;
+	const clock = systemClock;
 	const fleet = new Fleet(config, {
+		clock,
 		launch,
 		quiesce: async model => bridge?.quiesce(model) ?? false,
 	});
 	const fleetLog = logger.child({component: 'fleet'});
 	const routes = (): ModelRoute[] => fleet.models.map(model => ({
 		name: model.name,
+		aliases: model.config.aliases,
 		servedName: model.config.servedName === model.name ? undefined : model.config.servedName,
 		state: model.state,
 		backends: model.backends(),
 		maxQueue: model.config.maxQueue,
 		maxWaitMs: model.config.maxWaitMs,
+		onCold: model.config.onCold,
+		routing: model.config.routing,
 	}));
+	const telemetry = new Telemetry(config.server.health, clock, httpProbe, {
+		health(backend) {
+			const fields = {model: backend.model, backend: backend.url, reason: backend.lastError};
+			if (backend.healthy) {
+				fleetLog.info(fields, 'backend healthy again');
+			} else {
+				fleetLog.warn(fields, `backend unhealthy after ${backend.failures} failed checks`);
+			}
+
+			fleet.events.emit({type: 'backend.health', model: backend.model, url: backend.url, healthy: backend.healthy, reason: backend.lastError, at: clock.now()});
+		},
+		loads(loads) {
+			bridge?.backendLoads(loads);
+		},
+	});
+	const exporter = new PrometheusExporter(fleet, telemetry);
+	const watchBackends = () => {
+		telemetry.watch(fleet.models.flatMap(model => model.backends().map(backend => ({model: model.name, url: backend.url, pingPath: model.config.pingPath}))));
+	};
 
 	fleet.events.on(event => {
 		if (event.type === 'log') {
 			fleetLog.debug({model: event.model, line: event.line}, backendOutput);
 			return;
 		}
+
+		if (event.type !== 'model.state') {
+			return;
+		}
+
+		watchBackends();
 
 		const fields = {model: event.model, state: event.state, previous: event.previous, reason: event.reason};
 		if (event.state === 'failed') {
@@ -68,11 +102,12 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 		demand(model) {
 			fleet.demand(model);
 		},
-		activity(models) {
+		activity(models, backends) {
 			fleet.activity(models);
+			telemetry.activity(backends);
 		},
 		async admin(request) {
-			return handleAdmin(request, fleet);
+			return handleAdmin(request, {fleet, telemetry, exporter});
 		},
 		crashed(error) {
 			logger.fatal({err: error}, 'data plane crashed');
@@ -89,11 +124,14 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 		throw error;
 	}
 
+	watchBackends();
+	telemetry.monitor.start();
 	const activeBridge = bridge;
 	return {
 		url,
 		fleet,
 		async close(reason) {
+			telemetry.monitor.stop();
 			await activeBridge.close();
 			await fleet.stopAll(reason);
 		},

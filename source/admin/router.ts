@@ -3,6 +3,9 @@ import type {AdminReply, AdminRequest} from '../dataplane/protocol.js';
 import {errorBody, proxyErrors, type ProxyErrorKind} from '../dataplane/errors.js';
 import type {Fleet} from '../fleet/fleet.js';
 import type {FleetModel, ModelSnapshot} from '../fleet/model.js';
+import type {PrometheusExporter} from '../metrics/exporter.js';
+import type {Telemetry} from '../metrics/telemetry.js';
+import {backendsStatus, loadStats} from './backends.js';
 
 const defaultTailLines = 200;
 /** /logs/current sends at most this much; the file itself keeps everything. */
@@ -11,12 +14,24 @@ const maxTailLines = 10_000;
 /** Paths anyone may read, as monitors and load balancers expect. */
 const publicPaths = new Set(['/health']);
 
-type Handler = (request: AdminRequest, fleet: Fleet) => Promise<AdminReply> | AdminReply;
+/** What admin handlers read and command. */
+export interface AdminContext {
+	fleet: Fleet;
+	telemetry: Telemetry;
+	exporter: PrometheusExporter;
+}
+
+type Handler = (request: AdminRequest, context: AdminContext) => Promise<AdminReply> | AdminReply;
 
 const routes: Record<string, Handler> = {
-	'GET /health': (_request, fleet) => json(200, health(fleet)),
-	'GET /status': (_request, fleet) => json(200, status(fleet)),
-	async 'GET /logs/current'(request, fleet) {
+	'GET /health': (_request, {fleet}) => json(200, health(fleet)),
+	'GET /status': (_request, {fleet}) => json(200, status(fleet)),
+	'GET /load-stats': (_request, {fleet, telemetry}) => json(200, loadStats(fleet, telemetry)),
+	'GET /_backends': (_request, {fleet, telemetry}) => json(200, backendsStatus(fleet, telemetry)),
+	async 'GET /metrics'(_request, {exporter}) {
+		return {status: 200, contentType: exporter.contentType, body: await exporter.text()};
+	},
+	async 'GET /logs/current'(request, {fleet}) {
 		const model = pickModel(request, fleet);
 		if (!model) {
 			return unknownModel(request);
@@ -29,7 +44,7 @@ const routes: Record<string, Handler> = {
 
 		return text(200, await readEnd(logPath, currentLogLimit));
 	},
-	'GET /logs/tail'(request, fleet) {
+	'GET /logs/tail'(request, {fleet}) {
 		const model = pickModel(request, fleet);
 		if (!model) {
 			return unknownModel(request);
@@ -46,7 +61,7 @@ const routes: Record<string, Handler> = {
 };
 
 /** Answers the admin side of the HTTP surface; runs on the control plane. */
-export async function handleAdmin(request: AdminRequest, fleet: Fleet): Promise<AdminReply> {
+export async function handleAdmin(request: AdminRequest, context: AdminContext): Promise<AdminReply> {
 	// HEAD is GET without the body (the data plane drops it); load balancers probe with it.
 	const method = request.method === 'HEAD' ? 'GET' : request.method;
 	const handler = routes[`${method} ${request.path}`];
@@ -59,7 +74,7 @@ export async function handleAdmin(request: AdminRequest, fleet: Fleet): Promise<
 	}
 
 	try {
-		return await handler(request, fleet);
+		return await handler(request, context);
 	} catch (cause) {
 		return error(proxyErrors.adminFailed, `Admin request failed: ${(cause as Error).message}`);
 	}

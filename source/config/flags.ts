@@ -1,5 +1,6 @@
 import path from 'node:path';
 import {declaredModelName, resolveExecutable, servedModelName} from '../launchers/command.js';
+import {defaultCapacity, defaultHealth, defaultRouting} from './defaults.js';
 import {ConfigError} from './errors.js';
 import type {Config} from './types.js';
 import {defaultLogDir, mustBe, readApiKeys, readDuration, readLogLevel, readSize, type Reading} from './values.js';
@@ -93,10 +94,12 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 			maxBodyBytes: size('--max-body-size', flags.maxBodySize),
 			logLevel,
 			jsonLogs: flags.logFormat === undefined ? !flags.ui : flags.logFormat === 'json',
+			health: {...defaultHealth},
 		},
 		models: [{
 			name: servedModelName(command),
 			servedName: declaredModelName(command),
+			aliases: [],
 			launcher: 'local',
 			command,
 			backends: [],
@@ -109,6 +112,9 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 			stopGraceMs: 10_000,
 			maxQueue,
 			maxWaitMs: flags.maxWait === undefined ? startupTimeoutMs : duration('--max-wait', flags.maxWait, {}),
+			onCold: 'hold',
+			capacity: defaultCapacity,
+			routing: {...defaultRouting},
 			env: {},
 		}],
 	};
@@ -136,7 +142,6 @@ function size(flag: string, text: string): number {
 	return checked(flag, text, readSize(text));
 }
 
-/** The value a flag's text was read into, or a ConfigError naming the flag. */
 /** The value a flag's text reads as, or a ConfigError naming the flag and what it expects. */
 export function checked<T>(flag: string, text: string, reading: Reading<T>): T {
 	if ('expected' in reading) {

@@ -1,6 +1,7 @@
 import {z} from 'zod';
 import {splitShellWords} from './shell-words.js';
 import {show} from './toml-text.js';
+import {routingPolicies} from './types.js';
 import {durationExpected, logLevelExpected, mustBe, readDuration, readLogLevel, readSize, sizeExpected, type Reading} from './values.js';
 
 /*
@@ -72,6 +73,7 @@ function readLauncher(value: string): Reading<'local' | 'static'> {
 }
 
 const portExpected = 'a port number from 1 to 65535';
+const capacityExpected = 'a whole number of concurrent requests, 1 or more';
 const pathExpected = expecting('a path starting with /');
 
 /** Per-model settings: in [[models]] and, as defaults for every model, in [defaults]. */
@@ -88,9 +90,18 @@ const modelSettings = {
 	max_queue: wholeNumber(0, Number.MAX_SAFE_INTEGER, 'a whole number of requests, 0 or more').optional(),
 	max_wait: duration({}).optional(),
 	env: z.record(z.string(), z.string(expecting('a string in quotes, such as "0"')), expecting('a table such as { CUDA_VISIBLE_DEVICES = "0" }')).optional(),
+	on_cold: z.enum(['hold', 'reject'], expecting('"hold" (wait until the model is ready) or "reject" (503 at once)')).optional(),
+	capacity: wholeNumber(1, 1_000_000, capacityExpected).optional(),
+	routing: z.enum(routingPolicies, expecting(routingPolicies.map(policy => `"${policy}"`).join(', ').replace(/, ([^,]*)$/, ' or $1'))).optional(),
+	retries: wholeNumber(0, 10, 'a whole number of retries from 0 to 10').optional(),
+	retry_backoff: duration({zeroMeans: 'retry at once'}).optional(),
+	kv_cache_limit: z.number(expecting('a share of the KV cache from 0 to 1, such as 0.95')).min(0, expecting('a share from 0 to 1')).max(1, expecting('a share from 0 to 1')).optional(),
+	waiting_limit: wholeNumber(0, Number.MAX_SAFE_INTEGER, 'a whole number of waiting requests, 0 or more').optional(),
 };
 
 const modelNameExpected = 'a name of letters, digits and . _ : / - such as "qwen3-8b"';
+
+const modelName = z.string(expecting(modelNameExpected)).regex(/^[\w.:/-]+$/, expecting(modelNameExpected));
 
 const urlExpected = 'an http(s) URL such as "http://10.0.0.5:8000"';
 
@@ -112,11 +123,12 @@ function readBackendUrl(value: string): Reading<string> {
 
 const backend = table({
 	url: z.string(expecting(urlExpected)).transform(readWith(readBackendUrl)),
-	capacity: wholeNumber(1, 1_000_000, 'a whole number of concurrent requests, 1 or more').optional(),
+	capacity: wholeNumber(1, 1_000_000, capacityExpected).optional(),
 });
 
 const model = table({
-	name: z.string(expecting(modelNameExpected)).regex(/^[\w.:/-]+$/, expecting(modelNameExpected)),
+	name: modelName,
+	aliases: z.array(modelName, expecting('a list of names such as ["llama", "default"]')).optional(),
 	command: z.union([z.string(), z.array(z.string())], expecting(commandExpected)).transform(readWith(readCommand)).optional(),
 	backends: z.array(backend, expecting('a list such as [{url = "http://10.0.0.5:8000", capacity = 32}]')).optional(),
 	...modelSettings,
@@ -132,6 +144,10 @@ const server = table({
 	log_dir: logDir.optional(),
 	log_level: z.string(expecting(logLevelExpected)).transform(readWith(readLogLevel)).optional(),
 	max_body_size: textOrNumber(sizeExpected, readSize).optional(),
+	health_checks: z.boolean(expecting('true or false')).optional(),
+	health_interval: duration({}).optional(),
+	health_timeout: duration({}).optional(),
+	unhealthy_after: wholeNumber(1, 100, 'a whole number of failed checks from 1 to 100').optional(),
 });
 
 export const configFileSchema = table({

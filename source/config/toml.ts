@@ -2,6 +2,7 @@ import {readFileSync, statSync} from 'node:fs';
 import path from 'node:path';
 import type {z} from 'zod';
 import {declaredModelName, resolveExecutable} from '../launchers/command.js';
+import {defaultCapacity, defaultHealth, defaultRouting} from './defaults.js';
 import {ConfigError} from './errors.js';
 import {defaultPort, defaultTargetPortBase} from './flags.js';
 import {keyPath} from './key-path.js';
@@ -12,8 +13,6 @@ import type {Config, ModelConfig, ServerConfig} from './types.js';
 import {defaultLogDir, homeDirectory, mustBe, readApiKeys} from './values.js';
 
 const configFileName = 'switchboard.toml';
-/** A static backend's capacity when the file gives none (vLLM's default max_num_seqs is larger; this errs low). */
-const defaultCapacity = 32;
 
 /**
  * The config file to use when no `--config` names one: `./switchboard.toml`, else the user's
@@ -42,14 +41,26 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
 	return legacy ? legacyConfig(legacy, file, env) : parseConfig(text, file, env);
 }
 
-/** One static model, named after the file, that every request goes to (one model takes any name). */
+/**
+ * One static model, named after the file, that every request goes to (one model takes any name).
+ * vllm-router's [config] settings apply where switchboard has their counterpart; see the README.
+ */
 function legacyConfig(legacy: LegacyFleet, file: string, env: NodeJS.ProcessEnv): Config {
 	const name = path.basename(file).replace(/\.[^.]*$/, '') || 'backends';
+	const {settings} = legacy;
+	const server = resolveServer({}, file, env);
+	server.health = {
+		enabled: settings.activeHealthCheck ?? defaultHealth.enabled,
+		intervalMs: settings.healthCheckIntervalMs ?? defaultHealth.intervalMs,
+		timeoutMs: settings.healthCheckTimeoutMs ?? defaultHealth.timeoutMs,
+		unhealthyAfter: defaultHealth.unhealthyAfter,
+	};
 	return {
-		server: resolveServer({}, file, env),
+		server,
 		models: [{
 			name,
 			servedName: undefined,
+			aliases: [],
 			launcher: 'static',
 			command: [],
 			backends: legacy.backends.map(backend => ({url: backend.url, capacity: backend.capacity ?? defaultCapacity})),
@@ -62,6 +73,13 @@ function legacyConfig(legacy: LegacyFleet, file: string, env: NodeJS.ProcessEnv)
 			stopGraceMs: builtInModelSettings.stopGraceMs,
 			maxQueue: builtInModelSettings.maxQueue,
 			maxWaitMs: builtInModelSettings.startupTimeoutMs,
+			onCold: 'hold',
+			capacity: defaultCapacity,
+			routing: {
+				...defaultRouting,
+				retries: settings.maxRetries ?? defaultRouting.retries,
+				retryBackoffMs: settings.retryDelayMs ?? defaultRouting.retryBackoffMs,
+			},
 			env: {},
 		}],
 	};
@@ -130,6 +148,12 @@ function resolveServer(server: NonNullable<ConfigFile['server']>, file: string, 
 		maxBodyBytes: server.max_body_size ?? 32 * 1024 * 1024,
 		logLevel: server.log_level ?? 'info',
 		jsonLogs: false,
+		health: {
+			enabled: server.health_checks ?? defaultHealth.enabled,
+			intervalMs: server.health_interval ?? defaultHealth.intervalMs,
+			timeoutMs: server.health_timeout ?? defaultHealth.timeoutMs,
+			unhealthyAfter: server.unhealthy_after ?? defaultHealth.unhealthyAfter,
+		},
 	};
 }
 
@@ -146,6 +170,7 @@ function resolveModel(model: ModelEntry, defaults: ModelSettings): ModelConfig {
 	return {
 		name: model.name,
 		servedName: setting('served_name') ?? declaredModelName(command),
+		aliases: model.aliases ?? [],
 		launcher: setting('launcher') ?? (model.backends ? 'static' : 'local'),
 		command,
 		backends: (model.backends ?? []).map(backend => ({url: backend.url, capacity: backend.capacity ?? defaultCapacity})),
@@ -158,6 +183,15 @@ function resolveModel(model: ModelEntry, defaults: ModelSettings): ModelConfig {
 		stopGraceMs: setting('stop_grace') ?? builtInModelSettings.stopGraceMs,
 		maxQueue: setting('max_queue') ?? builtInModelSettings.maxQueue,
 		maxWaitMs: setting('max_wait') ?? startupTimeoutMs,
+		onCold: setting('on_cold') ?? 'hold',
+		capacity: setting('capacity') ?? defaultCapacity,
+		routing: {
+			policy: setting('routing') ?? defaultRouting.policy,
+			retries: setting('retries') ?? defaultRouting.retries,
+			retryBackoffMs: setting('retry_backoff') ?? defaultRouting.retryBackoffMs,
+			kvCacheLimit: setting('kv_cache_limit') ?? defaultRouting.kvCacheLimit,
+			waitingLimit: setting('waiting_limit') ?? defaultRouting.waitingLimit,
+		},
 		// Merged key by key, so [defaults] can set HF_HOME while each model picks its GPUs.
 		env: {...defaults.env, ...model.env},
 	};
@@ -174,12 +208,19 @@ function findConflicts(config: Config, parsed: ConfigFile, document: unknown): s
 	const portOrigin = (index: number) => parsed.models?.[index]?.port === undefined ? ' (from defaults.port)' : '';
 	const firstWithName = new Map<string, number>();
 	const firstWithPort = new Map<number, number>();
-	for (const [index, model] of config.models.entries()) {
-		const sameName = firstWithName.get(model.name);
-		if (sameName === undefined) {
-			firstWithName.set(model.name, index);
+	const claim = (name: string, index: number, where: string) => {
+		const holder = firstWithName.get(name);
+		if (holder === undefined) {
+			firstWithName.set(name, index);
 		} else {
-			problems.push(`${at(index, 'name')} ${JSON.stringify(model.name)} is already the name of models[${sameName}]; each model needs its own name.`);
+			problems.push(`${where} ${JSON.stringify(name)} is already a name of models[${holder}]; each model and alias needs its own name.`);
+		}
+	};
+
+	for (const [index, model] of config.models.entries()) {
+		claim(model.name, index, at(index, 'name'));
+		for (const [aliasIndex, alias] of model.aliases.entries()) {
+			claim(alias, index, keyPath(['models', index, 'aliases', aliasIndex], document));
 		}
 
 		if (model.port !== undefined) {

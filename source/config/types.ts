@@ -13,6 +13,35 @@ export interface ServerConfig {
 	logLevel: LogLevel;
 	/** JSON log lines (pino) instead of human text. */
 	jsonLogs: boolean;
+	health: HealthConfig;
+}
+
+/** How backends are watched: their /metrics scraped for load, failures counted for health. */
+export interface HealthConfig {
+	/** False: no scraping; health comes from request outcomes (the circuit breaker) only. */
+	enabled: boolean;
+	intervalMs: number;
+	/** A scrape slower than this counts as failed. */
+	timeoutMs: number;
+	/** Consecutive failed checks before a backend counts as unhealthy (one success makes it healthy again). */
+	unhealthyAfter: number;
+}
+
+export type RoutingPolicy = 'least-load' | 'least-inflight' | 'round-robin' | 'random' | 'session';
+
+export const routingPolicies: readonly RoutingPolicy[] = ['least-load', 'least-inflight', 'round-robin', 'random', 'session'];
+
+/** How a model's requests are spread over its ready backends. */
+export interface RoutingConfig {
+	policy: RoutingPolicy;
+	/** How many other backends a request may be retried on before its first byte reached the client. */
+	retries: number;
+	/** The pause before a retry, doubled for each further one. */
+	retryBackoffMs: number;
+	/** A backend whose KV cache is fuller than this (0–1) is avoided while another is not. */
+	kvCacheLimit: number;
+	/** A backend with more requests waiting than this is avoided while another is not. */
+	waitingLimit: number;
 }
 
 export interface StaticBackend {
@@ -27,6 +56,8 @@ export interface ModelConfig {
 	name: string;
 	/** The name the backend itself serves, when known; readiness checks that it lists it. */
 	servedName: string | undefined;
+	/** Other names clients may use for this model. */
+	aliases: string[];
 	/** `local`: switchboard runs `command`; `static`: servers someone else runs, at `backends`. */
 	launcher: 'local' | 'static';
 	/** The server command, with optional `{host}` and `{port}` placeholders (empty for static). */
@@ -49,6 +80,11 @@ export interface ModelConfig {
 	maxQueue: number;
 	/** How long a held request waits before 503. */
 	maxWaitMs: number;
+	/** A request for a model that is not ready: `hold` it until the model is, or `reject` it at once with 503 (the model starts either way). */
+	onCold: 'hold' | 'reject';
+	/** A local backend's weight in routing and its capacity in /load-stats (static backends have their own). */
+	capacity: number;
+	routing: RoutingConfig;
 	env: Record<string, string>;
 }
 

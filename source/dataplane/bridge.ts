@@ -1,9 +1,9 @@
 import {Worker} from 'node:worker_threads';
-import type {AdminReply, AdminRequest, ControlMessage, DataMessage, DataPlaneOptions, ModelActivity, ModelRoute} from './protocol.js';
+import type {AdminReply, AdminRequest, BackendActivity, BackendLoad, ControlMessage, DataMessage, DataPlaneOptions, ModelActivity, ModelRoute} from './protocol.js';
 
 export interface BridgeHandlers {
 	demand(model: string): void;
-	activity(models: ModelActivity[]): void;
+	activity(models: ModelActivity[], backends: BackendActivity[]): void;
 	admin(request: AdminRequest): Promise<AdminReply>;
 	/** The worker died; switchboard cannot serve without it. */
 	crashed(error: Error): void;
@@ -40,6 +40,10 @@ export class DataPlaneBridge {
 		this.#send({type: 'routes', models});
 	}
 
+	backendLoads(loads: BackendLoad[]): void {
+		this.#send({type: 'backend-loads', loads});
+	}
+
 	failWaiters(model: string, message: string): void {
 		this.#send({type: 'fail-waiters', model, message});
 	}
@@ -74,7 +78,7 @@ export class DataPlaneBridge {
 			}
 
 			case 'activity': {
-				this.handlers.activity(message.models);
+				this.handlers.activity(message.models, message.backends);
 				break;
 			}
 

@@ -9,6 +9,7 @@ export const proxyErrors = {
 	bodyTooLarge: {status: 413, type: 'invalid_request_error', code: 'body_too_large'},
 	queueFull: {status: 429, type: 'rate_limit_error', code: 'queue_full'},
 	backendUnreachable: {status: 502, type: 'server_error', code: 'backend_unreachable'},
+	noHealthyBackend: {status: 503, type: 'server_error', code: 'no_healthy_backend'},
 	startFailed: {status: 503, type: 'server_error', code: 'model_start_failed'},
 	waitTimeout: {status: 503, type: 'server_error', code: 'model_not_ready'},
 	shuttingDown: {status: 503, type: 'server_error', code: 'shutting_down'},

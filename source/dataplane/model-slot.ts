@@ -1,4 +1,6 @@
-import {leastLoaded, type Upstream} from '../routing/upstream.js';
+import type {RoutingConfig} from '../config/types.js';
+import {Picker, type PickRequest} from '../routing/pick.js';
+import type {Upstream} from '../routing/upstream.js';
 import type {ModelActivity, ModelRoute} from './protocol.js';
 import {HoldQueue} from './hold-queue.js';
 import type {ProxyRequest} from './proxy-request.js';
@@ -11,12 +13,14 @@ export class ModelSlot {
 	readonly queue: HoldQueue<ProxyRequest>;
 	/** The fleet's word for the model's state, for `GET /v1/models`. */
 	state: string;
+	aliases: string[];
 	/** See ModelRoute.servedName. */
 	servedName: string | undefined;
 	maxWaitMs: number;
+	onCold: 'hold' | 'reject';
 	/** The ready backends; empty while the model is not ready or is being stopped. */
 	upstreams: Upstream[] = [];
-	#rotation = 0;
+	readonly #picker: Picker;
 	inflight = 0;
 	requests = 0;
 	errors = 0;
@@ -25,21 +29,37 @@ export class ModelSlot {
 	/** Counters changed since the control plane last heard of them. */
 	dirty = false;
 
-	constructor(readonly name: string, route: ModelRoute) {
+	constructor(readonly name: string, route: ModelRoute, random: () => number) {
 		this.queue = new HoldQueue(route.maxQueue);
 		this.state = route.state;
+		this.aliases = route.aliases;
 		this.servedName = route.servedName;
 		this.maxWaitMs = route.maxWaitMs;
+		this.onCold = route.onCold;
+		this.#picker = new Picker(route.routing, random);
 	}
 
 	get ready(): boolean {
 		return this.upstreams.length > 0;
 	}
 
-	/** Where a request goes next (see leastLoaded); undefined when no backend is left to try. */
-	pick(now: number, tried: readonly Upstream[] | undefined): Upstream | undefined {
-		this.#rotation = (this.#rotation + 1) % Math.max(1, this.upstreams.length);
-		return leastLoaded(this.upstreams, now, tried, this.#rotation);
+	get routing(): RoutingConfig {
+		return this.#picker.config;
+	}
+
+	update(route: ModelRoute): void {
+		this.state = route.state;
+		this.aliases = route.aliases;
+		this.servedName = route.servedName;
+		this.queue.capacity = route.maxQueue;
+		this.maxWaitMs = route.maxWaitMs;
+		this.onCold = route.onCold;
+		this.#picker.config = route.routing;
+	}
+
+	/** Where a request goes next; undefined when no healthy backend is left to try. */
+	pick(request: PickRequest): Upstream | undefined {
+		return this.#picker.pick(this.upstreams, request);
 	}
 
 	arrived(now: number): void {
@@ -64,6 +84,7 @@ export class ModelSlot {
 		return {
 			model: this.name,
 			inflight: this.inflight,
+			queued: this.queue.size,
 			lastArrivedAt: this.lastArrivedAt,
 			lastEndedAt: this.lastEndedAt,
 			requests: this.requests,

@@ -3,7 +3,7 @@
  * and the data plane (worker thread: HTTP server, proxy, hold queues). Nothing here is sent per
  * request: demand, routing tables, aggregated stats and admin RPC only.
  */
-import type {LogLevel} from '../config/types.js';
+import type {LogLevel, RoutingConfig} from '../config/types.js';
 
 export interface DataPlaneOptions {
 	host: string;
@@ -19,6 +19,8 @@ export interface DataPlaneOptions {
 /** What the data plane needs to know of a model to serve, hold or refuse its requests. */
 export interface ModelRoute {
 	name: string;
+	/** Other names that reach the model. */
+	aliases: string[];
 	/** The name the backend serves when it differs from `name`: request bodies get it as `model`. */
 	servedName: string | undefined;
 	/** The model's lifecycle state, shown by `GET /v1/models`. */
@@ -27,6 +29,8 @@ export interface ModelRoute {
 	backends: BackendRoute[];
 	maxQueue: number;
 	maxWaitMs: number;
+	onCold: 'hold' | 'reject';
+	routing: RoutingConfig;
 }
 
 export interface BackendRoute {
@@ -34,6 +38,30 @@ export interface BackendRoute {
 	url: string;
 	/** Its share of the model's load, relative to the model's other backends. */
 	capacity: number;
+}
+
+/** A backend's health and load as the control plane last saw them (health checks, /metrics scrapes). */
+export interface BackendLoad {
+	url: string;
+	healthy: boolean;
+	/** Undefined when the backend has no /metrics (routing then counts its own in-flight requests). */
+	running: number | undefined;
+	waiting: number | undefined;
+	/** 0–1. */
+	kvCacheUsage: number | undefined;
+}
+
+/** One backend's requests since the last report (counts restart from zero after each). */
+export interface BackendActivity {
+	url: string;
+	/** In flight now. */
+	inflight: number;
+	requests: number;
+	/** Attempts that ended in a connection error or a 5xx. */
+	errors: number;
+	/** Counts per bucket of metrics/rolling.ts: whole request, and until the first response byte. */
+	latencyCounts: number[];
+	ttftCounts: number[];
 }
 
 export interface AdminRequest {
@@ -55,6 +83,8 @@ export interface ModelActivity {
 	model: string;
 	/** Requests in flight or held for the model right now. */
 	inflight: number;
+	/** Of those, held until the model is ready. */
+	queued: number;
 	/** When the last request ended (ms since epoch), 0 if none yet. */
 	lastEndedAt: number;
 	/** When the last request arrived (ms since epoch), 0 if none yet. */
@@ -65,6 +95,7 @@ export interface ModelActivity {
 
 export type ControlMessage =
 	| {type: 'routes'; models: ModelRoute[]}
+	| {type: 'backend-loads'; loads: BackendLoad[]}
 	/** The model could not be started: held requests get this error now. */
 	| {type: 'fail-waiters'; model: string; message: string}
 	/** Asks to take an idle model out of rotation; answered with `quiesced`. */
@@ -77,7 +108,7 @@ export type DataMessage =
 	| {type: 'listen-failed'; message: string}
 	/** Requests are waiting for a model that has no ready backend. */
 	| {type: 'demand'; model: string}
-	| {type: 'activity'; models: ModelActivity[]}
+	| {type: 'activity'; models: ModelActivity[]; backends: BackendActivity[]}
 	/** `ok` is false when a request arrived meanwhile: the model stays in rotation. */
 	| {type: 'quiesced'; id: number; ok: boolean}
 	| {type: 'admin'; id: number; request: AdminRequest}

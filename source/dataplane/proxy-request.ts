@@ -22,8 +22,6 @@ export type RequestBody = Buffer | Readable | null;
 
 /** Retries on a fresh connection only for errors that mean "the request never reached the server". */
 const staleConnectionCodes = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
-/** How many other backends one request may be retried on. */
-const maxRetries = 2;
 
 /**
  * One client request on its way to a backend: an undici dispatch handler that relays the
@@ -36,6 +34,9 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 	/** Backends this request already failed on; undefined until a first retry (most requests never need it). */
 	#tried: Upstream[] | undefined;
 	#upstream: Upstream | undefined;
+	/** When the current attempt was sent, and when its first response byte came (0: not yet). */
+	#sentAt = 0;
+	#firstByteAt = 0;
 	#retriedSame = false;
 	#eventStream = false;
 
@@ -46,6 +47,8 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 		readonly res: ServerResponse,
 		private readonly headers: OutgoingHttpHeaders,
 		private readonly body: RequestBody,
+		/** See PickRequest.session. */
+		private readonly session: number | undefined,
 	) {
 		this.startedAt = host.now();
 		slot.arrived(this.startedAt);
@@ -53,15 +56,23 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 	}
 
 	forward(): void {
-		const upstream = this.slot.pick(this.host.now(), this.#tried);
+		const now = this.host.now();
+		const upstream = this.slot.pick({now, tried: this.#tried, session: this.session});
 		if (!upstream) {
-			// Only a retry gets here: every backend went away meanwhile, so wait for the next one.
-			this.host.hold(this);
+			if (this.slot.ready) {
+				this.fail(proxyErrors.noHealthyBackend, `No healthy backend for model ${this.slot.name}: ${this.#tried ? 'the others failed too' : 'every one failed its health checks'}.`, 5);
+			} else {
+				// Only a retry gets here: every backend went away meanwhile, so wait for the next one.
+				this.host.hold(this);
+			}
+
 			return;
 		}
 
 		this.#upstream = upstream;
-		upstream.inflight++;
+		this.#sentAt = now;
+		this.#firstByteAt = 0;
+		upstream.begin();
 		upstream.pool.dispatch({
 			path: this.req.url!,
 			method: this.req.method as Dispatcher.HttpMethod,
@@ -116,6 +127,10 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 			return;
 		}
 
+		if (this.#firstByteAt === 0) {
+			this.#firstByteAt = this.host.now();
+		}
+
 		if (!this.res.write(chunk)) {
 			controller.pause();
 			this.res.once('drain', this.#resume);
@@ -127,8 +142,9 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 			return;
 		}
 
-		const upstream = this.#release();
-		if (this.res.statusCode >= 500) {
+		const failed = this.res.statusCode >= 500;
+		const upstream = this.#release(failed);
+		if (failed) {
 			upstream?.failed(this.host.now());
 		} else {
 			upstream?.succeeded();
@@ -143,17 +159,17 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 			return;
 		}
 
-		const upstream = this.#release();
+		const tooLarge = error instanceof BodyTooLargeError;
+		const upstream = this.#release(!tooLarge);
 		if (!this.res.headersSent) {
-			if (error instanceof BodyTooLargeError) {
+			if (tooLarge) {
 				this.fail(proxyErrors.bodyTooLarge, error.message);
 				return;
 			}
 
 			upstream?.failed(this.host.now());
 			if (this.#canTryAnother()) {
-				this.#remember(upstream);
-				this.forward();
+				this.#retryAfterBackoff(upstream);
 				return;
 			}
 
@@ -190,7 +206,7 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 		}
 
 		this.slot.queue.remove(this);
-		this.#release();
+		this.#release(false);
 		// 499: nginx's "client closed request", so logs tell aborts from errors.
 		this.#settle(499);
 		// After settling: the abort reports back through onResponseError, which must then do nothing.
@@ -201,31 +217,44 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 	#canTryAnother(): boolean {
 		return !this.res.headersSent
 			&& isReplayable(this.body)
-			&& (this.#tried?.length ?? 0) < maxRetries
+			&& (this.#tried?.length ?? 0) < this.slot.routing.retries
 			&& this.slot.upstreams.length > (this.#tried?.length ?? 0) + 1;
 	}
 
 	#retryElsewhere(controller: DispatchController): void {
-		const upstream = this.#release();
+		const upstream = this.#release(true);
 		upstream?.failed(this.host.now());
-		this.#remember(upstream);
 		this.#controller = undefined;
 		// Its late callbacks no longer match the current controller, so they are ignored.
 		controller.abort(new Error('retried on another backend'));
-		this.forward();
+		this.#retryAfterBackoff(upstream);
 	}
 
-	#remember(upstream: Upstream | undefined): void {
-		if (upstream) {
-			this.#tried = [...this.#tried ?? [], upstream];
+	/** Another backend gets the request after a pause that doubles with each retry (none when the backoff is 0). */
+	#retryAfterBackoff(failed: Upstream | undefined): void {
+		if (failed) {
+			this.#tried = [...this.#tried ?? [], failed];
 		}
+
+		const delay = this.slot.routing.retryBackoffMs * (2 ** ((this.#tried?.length ?? 1) - 1));
+		if (delay === 0) {
+			this.forward();
+			return;
+		}
+
+		setTimeout(() => {
+			if (!this.#settled) {
+				this.forward();
+			}
+		}, delay);
 	}
 
-	/** The current attempt is over: its backend has one request fewer in flight. */
-	#release(): Upstream | undefined {
+	/** The current attempt is over: its backend has one request fewer in flight, and counts how it went. */
+	#release(failed: boolean): Upstream | undefined {
 		const upstream = this.#upstream;
 		if (upstream) {
-			upstream.inflight--;
+			const now = this.host.now();
+			upstream.finish(now - this.#sentAt, this.#firstByteAt === 0 ? undefined : this.#firstByteAt - this.#sentAt, failed);
 			this.#upstream = undefined;
 		}
 

@@ -1,5 +1,6 @@
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http';
 import {Pool} from 'undici';
+import {hashString} from '../routing/hash.js';
 import {Upstream} from '../routing/upstream.js';
 import type {Logger} from '../log/logger.js';
 import {KeyChecker} from './auth.js';
@@ -20,6 +21,8 @@ export class DataPlane implements RequestHost {
 	readonly #server: Server;
 	readonly #keys: KeyChecker;
 	readonly #slots = new Map<string, ModelSlot>();
+	/** Every name a model answers to (its own and its aliases). */
+	readonly #names = new Map<string, ModelSlot>();
 	/** With one model every request is its, whatever name the client sends (llm-proxy-ondemand did the same). */
 	#onlySlot: ModelSlot | undefined;
 	readonly #upstreams = new Map<string, Upstream>();
@@ -34,6 +37,7 @@ export class DataPlane implements RequestHost {
 		private readonly options: DataPlaneOptions,
 		private readonly post: (message: DataMessage) => void,
 		private readonly logger: Logger,
+		private readonly random: () => number = Math.random,
 	) {
 		this.#keys = new KeyChecker(options.apiKeys);
 		this.#logRequests = logger.isLevelEnabled('info');
@@ -61,6 +65,14 @@ export class DataPlane implements RequestHost {
 		switch (message.type) {
 			case 'routes': {
 				this.#applyRoutes(message.models);
+				break;
+			}
+
+			case 'backend-loads': {
+				for (const load of message.loads) {
+					this.#upstreams.get(load.url)?.observe(load);
+				}
+
 				break;
 			}
 
@@ -174,15 +186,15 @@ export class DataPlane implements RequestHost {
 
 		readBody(req, this.options.maxBodyBytes).then(body => {
 			const only = this.#onlySlot;
-			if (only?.ready && only.servedName === undefined) {
-				// One model, ready, nothing to rewrite: the body's `model` changes nothing, and the backend validates the JSON.
-				this.#forward(req, res, only, body);
+			if (only?.ready && only.servedName === undefined && only.aliases.length === 0 && only.routing.policy !== 'session') {
+				// One model, ready, nothing to rewrite or to route by: the body's `model` changes nothing, and the backend validates the JSON.
+				this.#forward(req, res, only, body, undefined);
 				return;
 			}
 
-			let parsed: {model?: unknown} | null;
+			let parsed: {model?: unknown; user?: unknown} | null;
 			try {
-				parsed = JSON.parse(body.toString()) as {model?: unknown} | null;
+				parsed = JSON.parse(body.toString()) as {model?: unknown; user?: unknown} | null;
 			} catch (error) {
 				this.#reject(req, res, proxyErrors.invalidJson, `The request body is not valid JSON: ${(error as Error).message}`);
 				return;
@@ -194,14 +206,17 @@ export class DataPlane implements RequestHost {
 				return;
 			}
 
-			if (slot.servedName !== undefined && parsed && typeof parsed === 'object' && model !== slot.servedName) {
-				// The backend knows the model by another name: the one place the proxy re-serialises a body.
-				parsed.model = slot.servedName;
-				this.#forward(req, res, slot, Buffer.from(JSON.stringify(parsed)));
+			const session = slot.routing.policy === 'session' ? sessionOf(req, parsed?.user) : undefined;
+			const backendName = slot.servedName ?? slot.name;
+			const renamed = model !== backendName && (slot.servedName !== undefined || (typeof model === 'string' && slot.aliases.includes(model)));
+			if (renamed && parsed && typeof parsed === 'object') {
+				// The backend knows the model by another name (served_name, or the client used an alias): the one place the proxy re-serialises a body.
+				parsed.model = backendName;
+				this.#forward(req, res, slot, Buffer.from(JSON.stringify(parsed)), session);
 				return;
 			}
 
-			this.#forward(req, res, slot, body);
+			this.#forward(req, res, slot, body, session);
 		}, (error: Error) => {
 			if (error instanceof BodyTooLargeError) {
 				this.#reject(req, res, proxyErrors.bodyTooLarge, error.message);
@@ -214,15 +229,15 @@ export class DataPlane implements RequestHost {
 	#admit(req: IncomingMessage, res: ServerResponse, model: string | undefined, body: RequestBody): void {
 		const slot = this.#resolve(req, res, model);
 		if (slot) {
-			this.#forward(req, res, slot, body);
+			this.#forward(req, res, slot, body, slot.routing.policy === 'session' ? sessionOf(req, undefined) : undefined);
 		}
 	}
 
 	/** The model a request is for; answers 404 itself when there is none. */
 	#resolve(req: IncomingMessage, res: ServerResponse, model: string | undefined): ModelSlot | undefined {
-		const slot = this.#onlySlot ?? (model === undefined ? undefined : this.#slots.get(model));
+		const slot = this.#onlySlot ?? (model === undefined ? undefined : this.#names.get(model));
 		if (!slot) {
-			const known = [...this.#slots.keys()].map(name => `\`${name}\``).join(', ');
+			const known = [...this.#names.keys()].map(name => `\`${name}\``).join(', ');
 			if (model === undefined) {
 				this.#reject(req, res, proxyErrors.invalidParameter, `No model given: set \`model\` in the request body to one of ${known}.`);
 			} else {
@@ -233,19 +248,31 @@ export class DataPlane implements RequestHost {
 		return slot;
 	}
 
-	#forward(req: IncomingMessage, res: ServerResponse, slot: ModelSlot, body: RequestBody): void {
+	#forward(req: IncomingMessage, res: ServerResponse, slot: ModelSlot, body: RequestBody, session: number | undefined): void {
 		const headers = endToEndHeaders(req.headers);
 		if (Buffer.isBuffer(body)) {
 			// The body may have been rewritten; undici sends exactly these bytes.
 			headers['content-length'] = body.length;
 		}
 
-		const request = new ProxyRequest(this, slot, req, res, headers, body);
+		const request = new ProxyRequest(this, slot, req, res, headers, body, session);
 		if (slot.ready) {
 			request.forward();
+		} else if (slot.onCold === 'reject') {
+			this.#rejectCold(request);
 		} else {
 			this.hold(request);
 		}
+	}
+
+	/** `on_cold = "reject"`: the client hears at once that the model is not ready (and retries later); the model starts anyway. */
+	#rejectCold(request: ProxyRequest): void {
+		const {slot} = request;
+		if (slot.state === 'stopped' || slot.state === 'failed') {
+			this.post({type: 'demand', model: slot.name});
+		}
+
+		request.fail(proxyErrors.waitTimeout, `Model ${slot.name} is not loaded (${slot.state}); it is starting now, try again shortly.`, 10);
 	}
 
 	/**
@@ -255,16 +282,17 @@ export class DataPlane implements RequestHost {
 	 */
 	#answerModels(req: IncomingMessage, res: ServerResponse): boolean {
 		const path = req.url!.split('?', 1)[0]!;
-		const card = (slot: ModelSlot) => ({
-			id: slot.name,
+		const card = (id: string, slot: ModelSlot) => ({
+			id,
 			object: 'model',
 			created: this.#startedAtSeconds,
 			owned_by: 'switchboard',
 			root: slot.servedName ?? slot.name,
+			parent: id === slot.name ? null : slot.name,
 			status: slot.state,
 		});
 		if (path === '/v1/models' || path === '/v1/models/') {
-			this.#sendJson(res, 200, {object: 'list', data: [...this.#slots.values()].map(slot => card(slot))});
+			this.#sendJson(res, 200, {object: 'list', data: [...this.#names].map(([id, slot]) => card(id, slot))});
 			return true;
 		}
 
@@ -273,9 +301,9 @@ export class DataPlane implements RequestHost {
 		}
 
 		const name = decodeOr(path.slice('/v1/models/'.length));
-		const slot = this.#slots.get(name);
+		const slot = this.#names.get(name);
 		if (slot) {
-			this.#sendJson(res, 200, card(slot));
+			this.#sendJson(res, 200, card(name, slot));
 		} else {
 			sendError(res, proxyErrors.notFound, `The model \`${name}\` does not exist.`);
 		}
@@ -310,16 +338,14 @@ export class DataPlane implements RequestHost {
 		const liveUrls = new Set<string>();
 		for (const route of routes) {
 			let slot = this.#slots.get(route.name);
-			if (!slot) {
-				slot = new ModelSlot(route.name, route);
+			if (slot) {
+				slot.update(route);
+			} else {
+				slot = new ModelSlot(route.name, route, this.random);
 				this.#slots.set(route.name, slot);
 				this.#onlySlot = this.#slots.size === 1 ? slot : undefined;
 			}
 
-			slot.state = route.state;
-			slot.servedName = route.servedName;
-			slot.queue.capacity = route.maxQueue;
-			slot.maxWaitMs = route.maxWaitMs;
 			slot.upstreams = route.backends.map(backend => {
 				liveUrls.add(backend.url);
 				return this.#upstream(backend.url, backend.capacity);
@@ -328,6 +354,14 @@ export class DataPlane implements RequestHost {
 				for (const request of slot.queue.take()) {
 					request.forward();
 				}
+			}
+		}
+
+		this.#names.clear();
+		for (const slot of this.#slots.values()) {
+			this.#names.set(slot.name, slot);
+			for (const alias of slot.aliases) {
+				this.#names.set(alias, slot);
 			}
 		}
 
@@ -390,8 +424,16 @@ export class DataPlane implements RequestHost {
 			}
 		}
 
-		if (models.length > 0) {
-			this.post({type: 'activity', models});
+		const backends = [];
+		for (const upstream of this.#upstreams.values()) {
+			const report = upstream.report();
+			if (report) {
+				backends.push(report);
+			}
+		}
+
+		if (models.length > 0 || backends.length > 0) {
+			this.post({type: 'activity', models, backends});
 		}
 	};
 
@@ -420,6 +462,16 @@ export class DataPlane implements RequestHost {
 		});
 		this.post({type: 'closed'});
 	}
+}
+
+/** The session a request belongs to, for `routing = "session"`: its `X-Session-ID` header, else the body's `user`. */
+function sessionOf(req: IncomingMessage, user: unknown): number | undefined {
+	const header = req.headers['x-session-id'];
+	if (typeof header === 'string' && header !== '') {
+		return hashString(header);
+	}
+
+	return typeof user === 'string' && user !== '' ? hashString(user) : undefined;
 }
 
 /** A percent-decoded path segment, or the segment as it is when it does not decode. */

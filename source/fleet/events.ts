@@ -10,6 +10,15 @@ export type FleetEvent =
 		reason: string | undefined;
 		at: number;
 	}
+	| {
+		type: 'backend.health';
+		model: string;
+		url: string;
+		healthy: boolean;
+		/** What the failed checks saw, when it became unhealthy. */
+		reason: string | undefined;
+		at: number;
+	}
 	| {type: 'log'; model: string; line: string; at: number};
 
 export type FleetListener = (event: FleetEvent) => void;

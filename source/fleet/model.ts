@@ -30,6 +30,8 @@ export interface ModelContext {
 /** The data plane's counters for a model, as last reported. */
 export interface ModelTraffic {
 	inflight: number;
+	/** Of those in flight, held until the model is ready. */
+	queued: number;
 	requests: number;
 	errors: number;
 	lastArrivedAt: number;
@@ -88,7 +90,7 @@ export class ManagedModel implements FleetModel {
 	#command: string[] = [];
 	#startedAt: number | undefined;
 	#readyAt: number | undefined;
-	#traffic: ModelTraffic = {inflight: 0, requests: 0, errors: 0, lastArrivedAt: 0, lastEndedAt: 0};
+	#traffic: ModelTraffic = {inflight: 0, queued: 0, requests: 0, errors: 0, lastArrivedAt: 0, lastEndedAt: 0};
 	/** Bumped at every start and stop, so late callbacks of an old instance are ignored. */
 	#generation = 0;
 	#startupTimer: Timer | undefined;
@@ -115,7 +117,7 @@ export class ManagedModel implements FleetModel {
 
 	backends(): ReadyBackend[] {
 		const url = this.#instance?.url;
-		return this.#state === 'ready' && url ? [{id: this.name, url, capacity: 1}] : [];
+		return this.#state === 'ready' && url ? [{id: this.name, url, capacity: this.config.capacity}] : [];
 	}
 
 	/** Requests are waiting for this model. */

@@ -11,7 +11,7 @@ import type {FleetModel, ModelSnapshot, ModelState, ModelTraffic, ReadyBackend} 
 export class StaticModel implements FleetModel {
 	readonly logs = new LogRing();
 	#state: ModelState = 'ready';
-	#traffic: ModelTraffic = {inflight: 0, requests: 0, errors: 0, lastArrivedAt: 0, lastEndedAt: 0};
+	#traffic: ModelTraffic = {inflight: 0, queued: 0, requests: 0, errors: 0, lastArrivedAt: 0, lastEndedAt: 0};
 	readonly #backends: ReadyBackend[];
 
 	constructor(readonly config: ModelConfig, private readonly context: {clock: Clock; events: FleetEvents}) {

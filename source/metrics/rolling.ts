@@ -116,10 +116,11 @@ export class RollingWindow {
 			}
 		}
 
-		const coveredMs = now - Math.max(oldest * this.#slotMs, this.#startedAt);
+		// At least a second: a young window must not turn a burst of five requests in 16 ms into 300 req/s.
+		const coveredMs = Math.max(1000, now - Math.max(oldest * this.#slotMs, this.#startedAt));
 		return {
 			requests,
-			requestsPerSecond: coveredMs > 0 ? (requests * 1000) / coveredMs : 0,
+			requestsPerSecond: (requests * 1000) / coveredMs,
 			errors,
 			errorRate: requests > 0 ? errors / requests : undefined,
 			latencyP50Ms: percentile(0.5, latencyCounts),

@@ -1,4 +1,7 @@
 import type {Pool} from 'undici';
+import {bucketIndex, latencyBucketCount} from '../metrics/rolling.js';
+import type {BackendActivity, BackendLoad} from '../dataplane/protocol.js';
+import {hashString} from './hash.js';
 
 /** Consecutive failures that open a backend's circuit breaker. */
 const breakerThreshold = 5;
@@ -7,14 +10,33 @@ const breakerCooldownMs = 10_000;
 
 /**
  * One backend as the data plane routes to it: its connection pool, its weight, the requests it
- * has in flight and its circuit breaker. Kept across routing-table updates, keyed by URL.
+ * has in flight, its circuit breaker, the load the control plane last scraped from it, and the
+ * request counts not yet reported. Kept across routing-table updates, keyed by URL.
  */
 export class Upstream {
 	inflight = 0;
+	/** False once the control plane's health checks failed several times in a row. */
+	healthy = true;
+	/** From the backend's last /metrics scrape; `scraped` is false until there is one. */
+	scraped = false;
+	running = 0;
+	waiting = 0;
+	kvCacheUsage = 0;
+	/** Our own in-flight count when that scrape arrived: requests sent since then are not in it yet. */
+	inflightAtScrape = 0;
+	/** Its fixed place in session hashing. */
+	readonly hash: number;
 	#failures = 0;
 	#openUntil = 0;
+	#requests = 0;
+	#errors = 0;
+	#latencyCounts = new Array<number>(latencyBucketCount).fill(0);
+	#ttftCounts = new Array<number>(latencyBucketCount).fill(0);
+	#dirty = false;
 
-	constructor(readonly url: string, readonly pool: Pool, public capacity: number) {}
+	constructor(readonly url: string, readonly pool: Pool, public capacity: number) {
+		this.hash = hashString(url);
+	}
 
 	/** Whether the breaker lets requests through (closed, or half-open after its cool-down). */
 	available(now: number): boolean {
@@ -33,36 +55,75 @@ export class Upstream {
 			this.#openUntil = now + breakerCooldownMs;
 		}
 	}
-}
 
-/**
- * The backend with the least load per unit of capacity, counting the request about to be sent,
- * among those whose breaker is closed and that this request has not tried yet; when every breaker
- * is open, the least loaded of the rest (trying beats refusing). Ties go round the list.
- */
-export function leastLoaded(upstreams: readonly Upstream[], now: number, tried: readonly Upstream[] | undefined, rotation: number): Upstream | undefined {
-	let best: Upstream | undefined;
-	let bestScore = Number.POSITIVE_INFINITY;
-	let fallback: Upstream | undefined;
-	let fallbackScore = Number.POSITIVE_INFINITY;
-	const count = upstreams.length;
-	for (let offset = 0; offset < count; offset++) {
-		const upstream = upstreams[(rotation + offset) % count]!;
-		if (tried?.includes(upstream)) {
-			continue;
-		}
-
-		const score = (upstream.inflight + 1) / upstream.capacity;
-		if (upstream.available(now)) {
-			if (score < bestScore) {
-				best = upstream;
-				bestScore = score;
-			}
-		} else if (score < fallbackScore) {
-			fallback = upstream;
-			fallbackScore = score;
-		}
+	/** Whether its last scrape says it is nearly full: routing goes elsewhere while another backend is not. */
+	crowded(kvCacheLimit: number, waitingLimit: number): boolean {
+		return this.scraped && (this.kvCacheUsage > kvCacheLimit || this.waiting > waitingLimit);
 	}
 
-	return best ?? fallback;
+	/**
+	 * Its load in vllm-router's terms, running·3 + waiting, as of the last scrape plus the requests
+	 * sent (or finished) since, so a burst between two scrapes does not all land on one backend.
+	 * Without a scrape, our own in-flight count stands for `running`.
+	 */
+	load(): number {
+		if (!this.scraped) {
+			return 3 * this.inflight;
+		}
+
+		return Math.max(0, (3 * this.running) + this.waiting + (3 * (this.inflight - this.inflightAtScrape)));
+	}
+
+	observe(load: BackendLoad): void {
+		this.healthy = load.healthy;
+		this.scraped = load.running !== undefined;
+		this.running = load.running ?? 0;
+		this.waiting = load.waiting ?? 0;
+		this.kvCacheUsage = load.kvCacheUsage ?? 0;
+		this.inflightAtScrape = this.inflight;
+	}
+
+	/** A request is on its way to it. */
+	begin(): void {
+		this.inflight++;
+		this.#dirty = true;
+	}
+
+	/** The attempt begun last is over; `firstByteMs` is undefined when no response byte came. */
+	finish(totalMs: number, firstByteMs: number | undefined, failed: boolean): void {
+		this.inflight--;
+		this.#requests++;
+		if (failed) {
+			this.#errors++;
+		}
+
+		this.#latencyCounts[bucketIndex(totalMs)]!++;
+		if (firstByteMs !== undefined) {
+			this.#ttftCounts[bucketIndex(firstByteMs)]!++;
+		}
+
+		this.#dirty = true;
+	}
+
+	/** What changed since the last report, or undefined when nothing did; the counts start again from zero. */
+	report(): BackendActivity | undefined {
+		if (!this.#dirty) {
+			return undefined;
+		}
+
+		const activity = {
+			url: this.url,
+			inflight: this.inflight,
+			requests: this.#requests,
+			errors: this.#errors,
+			latencyCounts: this.#latencyCounts,
+			ttftCounts: this.#ttftCounts,
+		};
+		this.#requests = 0;
+		this.#errors = 0;
+		this.#latencyCounts = new Array<number>(latencyBucketCount).fill(0);
+		this.#ttftCounts = new Array<number>(latencyBucketCount).fill(0);
+		this.#dirty = false;
+		return activity;
+	}
 }

@@ -36,10 +36,12 @@ describe('switchboard.toml', () => {
 			maxBodyBytes: 32 * 1024 * 1024,
 			logLevel: 'info',
 			jsonLogs: false,
+			health: {enabled: true, intervalMs: 2000, timeoutMs: 2000, unhealthyAfter: 3},
 		});
 		assert.deepEqual(config.models, [{
 			name: 'qwen3-8b',
 			servedName: 'Qwen/Qwen3-8B',
+			aliases: [],
 			launcher: 'local',
 			backends: [],
 			command: ['node', 'serve.js', '--model', 'Qwen/Qwen3-8B'],
@@ -52,8 +54,42 @@ describe('switchboard.toml', () => {
 			stopGraceMs: 10_000,
 			maxQueue: 100,
 			maxWaitMs: 15 * 60_000,
+			onCold: 'hold',
+			capacity: 32,
+			routing: {policy: 'least-load', retries: 2, retryBackoffMs: 10, kvCacheLimit: 0.95, waitingLimit: 16},
 			env: {},
 		}]);
+	});
+
+	it('reads routing, health and cold-start settings, with [defaults] under each model', () => {
+		const config = parse(`[server]
+health_interval = "5s"
+health_timeout = "1500ms"
+unhealthy_after = 2
+[defaults]
+routing = "session"
+retries = 1
+[[models]]
+name = "a"
+aliases = ["default", "llama"]
+command = ["node", "serve.js"]
+on_cold = "reject"
+capacity = 64
+kv_cache_limit = 0.9
+waiting_limit = 4
+retry_backoff = 0
+${model('b', 'routing = "round-robin"')}`);
+		assert.deepEqual(config.server.health, {enabled: true, intervalMs: 5000, timeoutMs: 1500, unhealthyAfter: 2});
+		const [a, b] = config.models;
+		assert.deepEqual(a!.aliases, ['default', 'llama']);
+		assert.equal(a!.onCold, 'reject');
+		assert.equal(a!.capacity, 64);
+		assert.deepEqual(a!.routing, {policy: 'session', retries: 1, retryBackoffMs: 0, kvCacheLimit: 0.9, waitingLimit: 4});
+		assert.equal(b!.routing.policy, 'round-robin');
+		assert.equal(b!.routing.retries, 1);
+		assertRefused(model('a', 'routing = "fastest"'), /models "a"\.routing must be "least-load", "least-inflight", "round-robin", "random" or "session" \(got "fastest"\)/);
+		assertRefused(model('a', 'on_cold = "wait"'), /models "a"\.on_cold must be "hold" \(wait until the model is ready\) or "reject" \(503 at once\)/);
+		assertRefused(model('a', 'kv_cache_limit = 95'), /models "a"\.kv_cache_limit must be a share from 0 to 1/);
 	});
 
 	it('reads every server setting', () => {
@@ -136,7 +172,7 @@ describe('switchboard.toml errors name the file, the key and what is expected', 
 
 	it('an unknown key, listing the known ones', () => {
 		assertRefused(`[server]\nprot = 8100\n${model('a')}`, /switchboard\.toml: server\.prot is not a known key; the keys here are host, port, api_keys, log_dir, log_level, max_body_size/);
-		assertRefused(model('a', 'gpus = 2'), /switchboard\.toml: models "a"\.gpus is not a known key; the keys here are name, command, backends, launcher, /);
+		assertRefused(model('a', 'gpus = 2'), /switchboard\.toml: models "a"\.gpus is not a known key; the keys here are name, aliases, command, backends, launcher, /);
 		assertRefused(`[defaults]\nname = "x"\n${model('a')}`, /switchboard\.toml: defaults\.name is not a known key/);
 		assertRefused(`[sever]\n${model('a')}`, /switchboard\.toml: sever is not a known key; the keys here are server, defaults, models/);
 	});
@@ -188,7 +224,8 @@ describe('switchboard.toml errors name the file, the key and what is expected', 
 	});
 
 	it('two models with the same name', () => {
-		assertRefused(model('a') + model('b') + model('a'), /switchboard\.toml: models\[2\]\.name "a" is already the name of models\[0\]; each model needs its own name/);
+		assertRefused(model('a') + model('b') + model('a'), /switchboard\.toml: models\[2\]\.name "a" is already a name of models\[0\]; each model and alias needs its own name/);
+		assertRefused(model('a') + model('b', 'aliases = ["a"]\n'), /models "b"\.aliases\[0\] "a" is already a name of models\[0\]/);
 	});
 
 	it('a model on the port of the proxy', () => {
