@@ -1,6 +1,6 @@
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http';
 import {Pool} from 'undici';
-import {hashString} from '../routing/hash.js';
+import {hashString} from '../util/hash.js';
 import {Upstream} from '../routing/upstream.js';
 import type {Logger} from '../log/logger.js';
 import {KeyChecker} from './auth.js';

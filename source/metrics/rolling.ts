@@ -130,7 +130,8 @@ export class RollingWindow {
 	}
 }
 
-function addInto(target: number[], counts: readonly number[]): void {
+/** Adds per-bucket counts into a running total of the same length. */
+export function addInto(target: number[], counts: readonly number[]): void {
 	for (let index = 0; index < target.length; index++) {
 		target[index]! += counts[index] ?? 0;
 	}

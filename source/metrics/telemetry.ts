@@ -5,7 +5,7 @@ import {readBackendMetrics, type BackendMetrics} from './backend-metrics.js';
 import {counterRate} from './counter.js';
 import {histogramIncrease, histogramQuantile} from './histogram.js';
 import {BackendMonitor, type BackendHealth, type MonitorEvents, type MonitorTarget, type Probe} from './monitor.js';
-import {latencyBucketCount, RollingWindow, type WindowStats} from './rolling.js';
+import {addInto, latencyBucketCount, RollingWindow, type WindowStats} from './rolling.js';
 
 /** switchboard's own count of one backend's requests, since it first saw the backend. */
 interface Traffic {
@@ -170,9 +170,3 @@ const noTraffic: WindowStats = {
 	latencyP95Ms: undefined,
 	ttftP50Ms: undefined,
 };
-
-function addInto(target: number[], counts: readonly number[]): void {
-	for (let index = 0; index < target.length; index++) {
-		target[index]! += counts[index] ?? 0;
-	}
-}

@@ -1,5 +1,5 @@
 import type {RoutingConfig} from '../config/types.js';
-import {mixHashes} from './hash.js';
+import {mixHashes} from '../util/hash.js';
 import type {Upstream} from './upstream.js';
 
 /** What one routing decision knows of its request. */

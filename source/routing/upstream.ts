@@ -1,7 +1,7 @@
 import type {Pool} from 'undici';
 import {bucketIndex, latencyBucketCount} from '../metrics/rolling.js';
 import type {BackendActivity, BackendLoad} from '../dataplane/protocol.js';
-import {hashString} from './hash.js';
+import {hashString} from '../util/hash.js';
 
 /** Consecutive failures that open a backend's circuit breaker. */
 const breakerThreshold = 5;

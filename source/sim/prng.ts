@@ -13,12 +13,5 @@ export function seededRandom(seed: number): RandomSource {
 	};
 }
 
-/** FNV-1a over UTF-16 code units: a stable fingerprint so equal prompts get equal answers. */
-export function fingerprint(text: string): number {
-	let hash = 0x811c9dc5;
-	for (let i = 0; i < text.length; i++) {
-		hash ^= text.charCodeAt(i);
-		hash = Math.imul(hash, 0x01000193);
-	}
-	return hash >>> 0;
-}
+/** A stable fingerprint (FNV-1a) so equal prompts get equal answers. */
+export {hashString as fingerprint} from '../util/hash.js';

@@ -3,7 +3,7 @@ import {describe, it} from 'node:test';
 import type {Pool} from 'undici';
 import {defaultRouting} from '../../source/config/defaults.js';
 import type {RoutingConfig, RoutingPolicy} from '../../source/config/types.js';
-import {hashString} from '../../source/routing/hash.js';
+import {hashString} from '../../source/util/hash.js';
 import {Picker, type PickRequest} from '../../source/routing/pick.js';
 import {Upstream} from '../../source/routing/upstream.js';
 
