@@ -1,3 +1,4 @@
+import {KeyStore} from './access/key-store.js';
 import type {Config} from './config/types.js';
 import {handleAdmin} from './admin/router.js';
 import {DataPlaneBridge} from './dataplane/bridge.js';
@@ -28,6 +29,9 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 		quiesce: async model => bridge?.quiesce(model) ?? false,
 	});
 	const fleetLog = logger.child({component: 'fleet'});
+	const keys = new KeyStore(config.server, config.models.map(model => model.name), logger.child({component: 'keys'}), table => {
+		bridge?.keys(table);
+	});
 	const routes = (): ModelRoute[] => fleet.models.map(model => ({
 		name: model.name,
 		servedName: model.config.servedName === model.name ? undefined : model.config.servedName,
@@ -59,7 +63,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 	bridge = new DataPlaneBridge({
 		host: config.server.host,
 		port: config.server.port,
-		apiKeys: config.server.apiKeys,
+		keys: keys.table,
 		maxBodyBytes: config.server.maxBodyBytes,
 		logLevel: config.server.logLevel,
 		jsonLogs: config.server.jsonLogs,
@@ -72,7 +76,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 			fleet.activity(models);
 		},
 		async admin(request) {
-			return handleAdmin(request, fleet);
+			return handleAdmin(request, fleet, keys);
 		},
 		crashed(error) {
 			logger.fatal({err: error}, 'data plane crashed');
@@ -89,11 +93,13 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 		throw error;
 	}
 
+	keys.watch();
 	const activeBridge = bridge;
 	return {
 		url,
 		fleet,
 		async close(reason) {
+			keys.close();
 			await activeBridge.close();
 			await fleet.stopAll(reason);
 		},

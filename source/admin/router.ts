@@ -1,5 +1,7 @@
 import {open} from 'node:fs/promises';
-import type {AdminReply, AdminRequest} from '../dataplane/protocol.js';
+import type {KeyStore} from '../access/key-store.js';
+import {ConfigError} from '../config/errors.js';
+import type {AdminAccess, AdminReply, AdminRequest} from '../dataplane/protocol.js';
 import {errorBody, proxyErrors, type ProxyErrorKind} from '../dataplane/errors.js';
 import type {Fleet} from '../fleet/fleet.js';
 import type {FleetModel, ModelSnapshot} from '../fleet/model.js';
@@ -11,7 +13,7 @@ const maxTailLines = 10_000;
 /** Paths anyone may read, as monitors and load balancers expect. */
 const publicPaths = new Set(['/health']);
 
-type Handler = (request: AdminRequest, fleet: Fleet) => Promise<AdminReply> | AdminReply;
+type Handler = (request: AdminRequest, fleet: Fleet, keys: KeyStore) => Promise<AdminReply> | AdminReply;
 
 const routes: Record<string, Handler> = {
 	'GET /health': (_request, fleet) => json(200, health(fleet)),
@@ -43,10 +45,31 @@ const routes: Record<string, Handler> = {
 		const tail = model.logs.tail(Math.min(lines, maxTailLines));
 		return text(200, tail.length === 0 ? '' : tail.join('\n') + '\n');
 	},
+	'POST /keys/reload'(_request, _fleet, keys) {
+		const {file} = keys;
+		if (file === undefined) {
+			return error(proxyErrors.notFound, 'There is no keys file to read: set keys_file in [server] of switchboard.toml.');
+		}
+
+		try {
+			return json(200, {keys: keys.reload(), file});
+		} catch (cause) {
+			if (cause instanceof ConfigError) {
+				return error(proxyErrors.invalidKeysFile, `${cause.message}\nThe keys read before stay valid.`);
+			}
+
+			throw cause;
+		}
+	},
 };
 
-/** Answers the admin side of the HTTP surface; runs on the control plane. */
-export async function handleAdmin(request: AdminRequest, fleet: Fleet): Promise<AdminReply> {
+const accessRank: Record<AdminAccess, number> = {none: 0, user: 1, admin: 2};
+
+/**
+ * Answers the admin side of the HTTP surface; runs on the control plane. Reading needs any valid
+ * key, changing anything (every method but GET and HEAD) an admin one (see keyTable).
+ */
+export async function handleAdmin(request: AdminRequest, fleet: Fleet, keys: KeyStore): Promise<AdminReply> {
 	// HEAD is GET without the body (the data plane drops it); load balancers probe with it.
 	const method = request.method === 'HEAD' ? 'GET' : request.method;
 	const handler = routes[`${method} ${request.path}`];
@@ -54,12 +77,15 @@ export async function handleAdmin(request: AdminRequest, fleet: Fleet): Promise<
 		return error(proxyErrors.notFound, `Unknown path ${request.method} ${request.path}. OpenAI routes live under /v1/; admin routes are ${Object.keys(routes).join(', ')}.`);
 	}
 
-	if (!request.authorized && !publicPaths.has(request.path)) {
-		return error(proxyErrors.invalidApiKey, 'This admin route needs the API key: send `Authorization: Bearer <key>`.');
+	const needed: AdminAccess = publicPaths.has(request.path) ? 'none' : method === 'GET' ? 'user' : 'admin';
+	if (accessRank[request.access] < accessRank[needed]) {
+		return error(proxyErrors.invalidApiKey, needed === 'admin'
+			? `${method} ${request.path} changes switchboard, so it needs the admin key (admin_key; when none is set, a key that may use every model): send \`Authorization: Bearer <key>\`.`
+			: 'This admin route needs an API key: send `Authorization: Bearer <key>`.');
 	}
 
 	try {
-		return await handler(request, fleet);
+		return await handler(request, fleet, keys);
 	} catch (cause) {
 		return error(proxyErrors.adminFailed, `Admin request failed: ${(cause as Error).message}`);
 	}

@@ -1,5 +1,5 @@
 import {Worker} from 'node:worker_threads';
-import type {AdminReply, AdminRequest, ControlMessage, DataMessage, DataPlaneOptions, ModelActivity, ModelRoute} from './protocol.js';
+import type {AdminReply, AdminRequest, ControlMessage, DataMessage, DataPlaneOptions, KeyTable, ModelActivity, ModelRoute} from './protocol.js';
 
 export interface BridgeHandlers {
 	demand(model: string): void;
@@ -38,6 +38,10 @@ export class DataPlaneBridge {
 
 	routes(models: ModelRoute[]): void {
 		this.#send({type: 'routes', models});
+	}
+
+	keys(table: KeyTable): void {
+		this.#send({type: 'keys', keys: table});
 	}
 
 	failWaiters(model: string, message: string): void {

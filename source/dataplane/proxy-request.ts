@@ -46,6 +46,8 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 		readonly res: ServerResponse,
 		private readonly headers: OutgoingHttpHeaders,
 		private readonly body: RequestBody,
+		/** Whose key the request came with, for the log. */
+		readonly user: string | undefined,
 	) {
 		this.startedAt = host.now();
 		slot.arrived(this.startedAt);

@@ -2,11 +2,11 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import {Pool} from 'undici';
 import {Upstream} from '../routing/upstream.js';
 import type {Logger} from '../log/logger.js';
-import {KeyChecker} from './auth.js';
+import {KeyChecker, type Access} from './auth.js';
 import {proxyErrors, sendError, type ProxyErrorKind} from './errors.js';
 import {endToEndHeaders} from './headers.js';
 import {ModelSlot} from './model-slot.js';
-import type {ControlMessage, DataMessage, DataPlaneOptions, ModelRoute} from './protocol.js';
+import type {AdminAccess, ControlMessage, DataMessage, DataPlaneOptions, ModelRoute} from './protocol.js';
 import {ProxyRequest, type RequestBody, type RequestHost} from './proxy-request.js';
 import {BodyTooLargeError, limitedBody, readBody} from './read-body.js';
 
@@ -35,7 +35,7 @@ export class DataPlane implements RequestHost {
 		private readonly post: (message: DataMessage) => void,
 		private readonly logger: Logger,
 	) {
-		this.#keys = new KeyChecker(options.apiKeys);
+		this.#keys = new KeyChecker(options.keys);
 		this.#logRequests = logger.isLevelEnabled('info');
 		// No request timeout: a held upload stays unread until its model is ready, for up to max_wait.
 		this.#server = createServer({noDelay: true, requestTimeout: 0}, this.#onRequest);
@@ -61,6 +61,11 @@ export class DataPlane implements RequestHost {
 		switch (message.type) {
 			case 'routes': {
 				this.#applyRoutes(message.models);
+				break;
+			}
+
+			case 'keys': {
+				this.#keys.update(message.keys);
 				break;
 			}
 
@@ -112,6 +117,7 @@ export class DataPlane implements RequestHost {
 		if (this.#logRequests) {
 			this.logger.info({
 				model: request.slot.name,
+				user: request.user,
 				method: request.req.method,
 				path: request.req.url,
 				status,
@@ -121,7 +127,7 @@ export class DataPlane implements RequestHost {
 	}
 
 	/** Answers a request that never reached a model, and logs it like any other. */
-	#reject(req: IncomingMessage, res: ServerResponse, kind: ProxyErrorKind, message: string): void {
+	#reject(req: IncomingMessage, res: ServerResponse, kind: ProxyErrorKind, message: string, user?: string): void {
 		if (kind === proxyErrors.bodyTooLarge) {
 			// The rest of the body is not worth reading: close the connection after answering.
 			res.setHeader('connection', 'close');
@@ -129,7 +135,7 @@ export class DataPlane implements RequestHost {
 
 		sendError(res, kind, message);
 		if (this.#logRequests) {
-			this.logger.info({method: req.method, path: req.url, status: kind.status, error: kind.code}, 'request');
+			this.logger.info({user, method: req.method, path: req.url, status: kind.status, error: kind.code}, 'request');
 		}
 	}
 
@@ -143,12 +149,13 @@ export class DataPlane implements RequestHost {
 	};
 
 	#onOpenAi(req: IncomingMessage, res: ServerResponse): void {
-		if (!this.#keys.accepts(req.headers.authorization)) {
+		const access = this.#keys.check(req.headers.authorization);
+		if (!access) {
 			this.#reject(req, res, proxyErrors.invalidApiKey, 'Incorrect API key provided. Send it as `Authorization: Bearer <key>`.');
 			return;
 		}
 
-		if (req.url!.startsWith('/v1/models') && (req.method === 'GET' || req.method === 'HEAD') && this.#answerModels(req, res)) {
+		if (req.url!.startsWith('/v1/models') && (req.method === 'GET' || req.method === 'HEAD') && this.#answerModels(req, res, access)) {
 			return;
 		}
 
@@ -156,7 +163,7 @@ export class DataPlane implements RequestHost {
 		const hasBody = headers['transfer-encoding'] !== undefined
 			|| (headers['content-length'] !== undefined && headers['content-length'] !== '0');
 		if (!hasBody) {
-			this.#admit(req, res, undefined, null);
+			this.#admit(req, res, access, undefined, null);
 			return;
 		}
 
@@ -164,19 +171,19 @@ export class DataPlane implements RequestHost {
 		if (contentType === undefined || !contentType.includes('json')) {
 			// Uploads (audio, files) stream through untouched, counted against the size limit as they go.
 			if (Number(headers['content-length']) > this.options.maxBodyBytes) {
-				this.#reject(req, res, proxyErrors.bodyTooLarge, `Request body exceeds the limit of ${this.options.maxBodyBytes} bytes.`);
+				this.#reject(req, res, proxyErrors.bodyTooLarge, `Request body exceeds the limit of ${this.options.maxBodyBytes} bytes.`, access.user);
 				return;
 			}
 
-			this.#admit(req, res, undefined, limitedBody(req, this.options.maxBodyBytes));
+			this.#admit(req, res, access, undefined, limitedBody(req, this.options.maxBodyBytes));
 			return;
 		}
 
 		readBody(req, this.options.maxBodyBytes).then(body => {
 			const only = this.#onlySlot;
-			if (only?.ready && only.servedName === undefined) {
+			if (only?.ready && only.servedName === undefined && access.allows(only.name)) {
 				// One model, ready, nothing to rewrite: the body's `model` changes nothing, and the backend validates the JSON.
-				this.#forward(req, res, only, body);
+				this.#forward(req, res, access, only, body);
 				return;
 			}
 
@@ -184,12 +191,12 @@ export class DataPlane implements RequestHost {
 			try {
 				parsed = JSON.parse(body.toString()) as {model?: unknown} | null;
 			} catch (error) {
-				this.#reject(req, res, proxyErrors.invalidJson, `The request body is not valid JSON: ${(error as Error).message}`);
+				this.#reject(req, res, proxyErrors.invalidJson, `The request body is not valid JSON: ${(error as Error).message}`, access.user);
 				return;
 			}
 
 			const model = parsed?.model;
-			const slot = this.#resolve(req, res, typeof model === 'string' ? model : undefined);
+			const slot = this.#resolve(req, res, access, typeof model === 'string' ? model : undefined);
 			if (!slot) {
 				return;
 			}
@@ -197,50 +204,57 @@ export class DataPlane implements RequestHost {
 			if (slot.servedName !== undefined && parsed && typeof parsed === 'object' && model !== slot.servedName) {
 				// The backend knows the model by another name: the one place the proxy re-serialises a body.
 				parsed.model = slot.servedName;
-				this.#forward(req, res, slot, Buffer.from(JSON.stringify(parsed)));
+				this.#forward(req, res, access, slot, Buffer.from(JSON.stringify(parsed)));
 				return;
 			}
 
-			this.#forward(req, res, slot, body);
+			this.#forward(req, res, access, slot, body);
 		}, (error: Error) => {
 			if (error instanceof BodyTooLargeError) {
-				this.#reject(req, res, proxyErrors.bodyTooLarge, error.message);
+				this.#reject(req, res, proxyErrors.bodyTooLarge, error.message, access.user);
 			} else {
 				res.destroy();
 			}
 		});
 	}
 
-	#admit(req: IncomingMessage, res: ServerResponse, model: string | undefined, body: RequestBody): void {
-		const slot = this.#resolve(req, res, model);
+	#admit(req: IncomingMessage, res: ServerResponse, access: Access, model: string | undefined, body: RequestBody): void {
+		const slot = this.#resolve(req, res, access, model);
 		if (slot) {
-			this.#forward(req, res, slot, body);
+			this.#forward(req, res, access, slot, body);
 		}
 	}
 
-	/** The model a request is for; answers 404 itself when there is none. */
-	#resolve(req: IncomingMessage, res: ServerResponse, model: string | undefined): ModelSlot | undefined {
+	/**
+	 * The model a request is for, if its key may use it; answers 404 or 403 itself otherwise.
+	 * Messages list only the models the key may use: other users' models are theirs to know.
+	 */
+	#resolve(req: IncomingMessage, res: ServerResponse, access: Access, model: string | undefined): ModelSlot | undefined {
 		const slot = this.#onlySlot ?? (model === undefined ? undefined : this.#slots.get(model));
-		if (!slot) {
-			const known = [...this.#slots.keys()].map(name => `\`${name}\``).join(', ');
-			if (model === undefined) {
-				this.#reject(req, res, proxyErrors.invalidParameter, `No model given: set \`model\` in the request body to one of ${known}.`);
-			} else {
-				this.#reject(req, res, proxyErrors.notFound, `The model \`${model}\` does not exist. Models here: ${known}.`);
-			}
+		if (slot && access.allows(slot.name)) {
+			return slot;
 		}
 
-		return slot;
+		const allowed = [...this.#slots.keys()].filter(name => access.allows(name)).map(name => `\`${name}\``).join(', ') || 'none for this key';
+		if (slot) {
+			this.#reject(req, res, proxyErrors.modelNotAllowed, `This API key may not use the model \`${slot.name}\`. Models it may use: ${allowed}.`, access.user);
+		} else if (model === undefined) {
+			this.#reject(req, res, proxyErrors.invalidParameter, `No model given: set \`model\` in the request body to one of ${allowed}.`, access.user);
+		} else {
+			this.#reject(req, res, proxyErrors.notFound, `The model \`${model}\` does not exist. Models here: ${allowed}.`, access.user);
+		}
+
+		return undefined;
 	}
 
-	#forward(req: IncomingMessage, res: ServerResponse, slot: ModelSlot, body: RequestBody): void {
+	#forward(req: IncomingMessage, res: ServerResponse, access: Access, slot: ModelSlot, body: RequestBody): void {
 		const headers = endToEndHeaders(req.headers);
 		if (Buffer.isBuffer(body)) {
 			// The body may have been rewritten; undici sends exactly these bytes.
 			headers['content-length'] = body.length;
 		}
 
-		const request = new ProxyRequest(this, slot, req, res, headers, body);
+		const request = new ProxyRequest(this, slot, req, res, headers, body, access.user);
 		if (slot.ready) {
 			request.forward();
 		} else {
@@ -251,9 +265,10 @@ export class DataPlane implements RequestHost {
 	/**
 	 * `GET /v1/models` and `/v1/models/{id}` are answered here, from what switchboard knows, in
 	 * every state: model lists are polled (Open WebUI, LiteLLM, monitors), and a poll must neither
-	 * wake a model nor keep one from going idle. False when the path is something else.
+	 * wake a model nor keep one from going idle. They show only the models the key may use (any
+	 * other is "not found", as if it did not exist). False when the path is something else.
 	 */
-	#answerModels(req: IncomingMessage, res: ServerResponse): boolean {
+	#answerModels(req: IncomingMessage, res: ServerResponse, access: Access): boolean {
 		const path = req.url!.split('?', 1)[0]!;
 		const card = (slot: ModelSlot) => ({
 			id: slot.name,
@@ -264,7 +279,7 @@ export class DataPlane implements RequestHost {
 			status: slot.state,
 		});
 		if (path === '/v1/models' || path === '/v1/models/') {
-			this.#sendJson(res, 200, {object: 'list', data: [...this.#slots.values()].map(slot => card(slot))});
+			this.#sendJson(res, 200, {object: 'list', data: [...this.#slots.values()].filter(slot => access.allows(slot.name)).map(slot => card(slot))});
 			return true;
 		}
 
@@ -274,7 +289,7 @@ export class DataPlane implements RequestHost {
 
 		const name = decodeOr(path.slice('/v1/models/'.length));
 		const slot = this.#slots.get(name);
-		if (slot) {
+		if (slot && access.allows(name)) {
 			this.#sendJson(res, 200, card(slot));
 		} else {
 			sendError(res, proxyErrors.notFound, `The model \`${name}\` does not exist.`);
@@ -373,7 +388,7 @@ export class DataPlane implements RequestHost {
 					// Split by hand: a hostile target such as `//[` must not throw.
 					path: queryStart === -1 ? target : target.slice(0, queryStart),
 					query: queryStart === -1 ? {} : Object.fromEntries(new URLSearchParams(target.slice(queryStart + 1))),
-					authorized: this.#keys.accepts(req.headers.authorization),
+					access: adminAccess(this.#keys.check(req.headers.authorization)),
 					body: body.toString(),
 				},
 			});
@@ -420,6 +435,14 @@ export class DataPlane implements RequestHost {
 		});
 		this.post({type: 'closed'});
 	}
+}
+
+function adminAccess(access: Access | undefined): AdminAccess {
+	if (!access) {
+		return 'none';
+	}
+
+	return access.admin ? 'admin' : 'user';
 }
 
 /** A percent-decoded path segment, or the segment as it is when it does not decode. */
