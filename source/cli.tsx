@@ -28,6 +28,7 @@ const help = `
     --max-wait T          how long a held request waits before 503 (default: the startup timeout)
     --max-body-size S     largest request body accepted (default 32mb)
     --api-key K           require "Authorization: Bearer K" on /v1/* (repeatable; or SWITCHBOARD_API_KEY)
+    --admin-key K         the key admin changes need; it may use every model too (or SWITCHBOARD_ADMIN_KEY)
     --log-level L         DEBUG, INFO, WARNING or ERROR (default INFO)
     --log-format F        json or text (default: json with --no-ui, text otherwise)
     --log-dir D           where backend logs go (default ~/.local/state/switchboard/logs)
@@ -54,6 +55,7 @@ const runFlags = {
 	maxWait: {type: 'string'},
 	maxBodySize: {type: 'string', default: runFlagDefaults.maxBodySize},
 	apiKey: {type: 'string', isMultiple: true, default: [] as string[]},
+	adminKey: {type: 'string'},
 	logLevel: {type: 'string', default: runFlagDefaults.logLevel},
 	logFormat: {type: 'string'},
 	logDir: {type: 'string'},

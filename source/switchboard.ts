@@ -1,3 +1,4 @@
+import {KeyStore} from './access/key-store.js';
 import type {Config} from './config/types.js';
 import {handleAdmin} from './admin/router.js';
 import {DataPlaneBridge} from './dataplane/bridge.js';
@@ -34,6 +35,9 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 		quiesce: async model => bridge?.quiesce(model) ?? false,
 	});
 	const fleetLog = logger.child({component: 'fleet'});
+	const keys = new KeyStore(config.server, config.models.map(model => model.name), logger.child({component: 'keys'}), table => {
+		bridge?.keys(table);
+	});
 	const routes = (): ModelRoute[] => fleet.models.map(model => ({
 		name: model.name,
 		aliases: model.config.aliases,
@@ -93,7 +97,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 	bridge = new DataPlaneBridge({
 		host: config.server.host,
 		port: config.server.port,
-		apiKeys: config.server.apiKeys,
+		keys: keys.table,
 		maxBodyBytes: config.server.maxBodyBytes,
 		logLevel: config.server.logLevel,
 		jsonLogs: config.server.jsonLogs,
@@ -107,7 +111,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 			telemetry.activity(backends);
 		},
 		async admin(request) {
-			return handleAdmin(request, {fleet, telemetry, exporter});
+			return handleAdmin(request, {fleet, telemetry, exporter, keys});
 		},
 		crashed(error) {
 			logger.fatal({err: error}, 'data plane crashed');
@@ -126,12 +130,14 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 
 	watchBackends();
 	telemetry.monitor.start();
+	keys.watch();
 	const activeBridge = bridge;
 	return {
 		url,
 		fleet,
 		async close(reason) {
 			telemetry.monitor.stop();
+			keys.close();
 			await activeBridge.close();
 			await fleet.stopAll(reason);
 		},

@@ -1,5 +1,7 @@
 import {open} from 'node:fs/promises';
-import type {AdminReply, AdminRequest} from '../dataplane/protocol.js';
+import type {KeyStore} from '../access/key-store.js';
+import {ConfigError} from '../config/errors.js';
+import type {AdminAccess, AdminReply, AdminRequest} from '../dataplane/protocol.js';
 import {errorBody, proxyErrors, type ProxyErrorKind} from '../dataplane/errors.js';
 import type {Fleet} from '../fleet/fleet.js';
 import type {FleetModel, ModelSnapshot} from '../fleet/model.js';
@@ -19,6 +21,7 @@ export interface AdminContext {
 	fleet: Fleet;
 	telemetry: Telemetry;
 	exporter: PrometheusExporter;
+	keys: KeyStore;
 }
 
 type Handler = (request: AdminRequest, context: AdminContext) => Promise<AdminReply> | AdminReply;
@@ -58,9 +61,30 @@ const routes: Record<string, Handler> = {
 		const tail = model.logs.tail(Math.min(lines, maxTailLines));
 		return text(200, tail.length === 0 ? '' : tail.join('\n') + '\n');
 	},
+	'POST /keys/reload'(_request, {keys}) {
+		const {file} = keys;
+		if (file === undefined) {
+			return error(proxyErrors.notFound, 'There is no keys file to read: set keys_file in [server] of switchboard.toml.');
+		}
+
+		try {
+			return json(200, {keys: keys.reload(), file});
+		} catch (cause) {
+			if (cause instanceof ConfigError) {
+				return error(proxyErrors.invalidKeysFile, `${cause.message}\nThe keys read before stay valid.`);
+			}
+
+			throw cause;
+		}
+	},
 };
 
-/** Answers the admin side of the HTTP surface; runs on the control plane. */
+const accessRank: Record<AdminAccess, number> = {none: 0, user: 1, admin: 2};
+
+/**
+ * Answers the admin side of the HTTP surface; runs on the control plane. Reading needs any valid
+ * key, changing anything (every method but GET and HEAD) an admin one (see keyTable).
+ */
 export async function handleAdmin(request: AdminRequest, context: AdminContext): Promise<AdminReply> {
 	// HEAD is GET without the body (the data plane drops it); load balancers probe with it.
 	const method = request.method === 'HEAD' ? 'GET' : request.method;
@@ -69,8 +93,11 @@ export async function handleAdmin(request: AdminRequest, context: AdminContext):
 		return error(proxyErrors.notFound, `Unknown path ${request.method} ${request.path}. OpenAI routes live under /v1/; admin routes are ${Object.keys(routes).join(', ')}.`);
 	}
 
-	if (!request.authorized && !publicPaths.has(request.path)) {
-		return error(proxyErrors.invalidApiKey, 'This admin route needs the API key: send `Authorization: Bearer <key>`.');
+	const needed: AdminAccess = publicPaths.has(request.path) ? 'none' : method === 'GET' ? 'user' : 'admin';
+	if (accessRank[request.access] < accessRank[needed]) {
+		return error(proxyErrors.invalidApiKey, needed === 'admin'
+			? `${method} ${request.path} changes switchboard, so it needs the admin key (admin_key; when none is set, a key that may use every model): send \`Authorization: Bearer <key>\`.`
+			: 'This admin route needs an API key: send `Authorization: Bearer <key>`.');
 	}
 
 	try {

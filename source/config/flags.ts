@@ -3,7 +3,7 @@ import {declaredModelName, resolveExecutable, servedModelName} from '../launcher
 import {defaultCapacity, defaultHealth, defaultRouting} from './defaults.js';
 import {ConfigError} from './errors.js';
 import type {Config} from './types.js';
-import {defaultLogDir, mustBe, readApiKeys, readDuration, readLogLevel, readSize, type Reading} from './values.js';
+import {defaultLogDir, mustBe, readAdminKeys, readApiKeys, readDuration, readLogLevel, readSize, type Reading} from './values.js';
 
 /** The command-line flags of the one-model mode, as meow parsed them. */
 export interface RunFlags {
@@ -13,6 +13,7 @@ export interface RunFlags {
 	idleTimeout: string;
 	pingPath: string;
 	apiKey: string[];
+	adminKey: string | undefined;
 	logLevel: string;
 	logFormat: string | undefined;
 	logDir: string | undefined;
@@ -38,6 +39,7 @@ export const runFlagDefaults: RunFlags = {
 	idleTimeout: '1800',
 	pingPath: '/health',
 	apiKey: [],
+	adminKey: undefined,
 	logLevel: 'info',
 	logFormat: undefined,
 	logDir: undefined,
@@ -90,6 +92,10 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 			host: flags.host,
 			port: proxyPort,
 			apiKeys: checked('--api-key (or SWITCHBOARD_API_KEY)', '""', readApiKeys(flags.apiKey, env)),
+			adminKeys: adminKeysFlag(flags.adminKey, env),
+			// Per-user keys need a switchboard.toml.
+			keys: [],
+			keysFile: undefined,
 			logDir: path.resolve(flags.logDir ?? defaultLogDir(env)),
 			maxBodyBytes: size('--max-body-size', flags.maxBodySize),
 			logLevel,
@@ -118,6 +124,11 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 			env: {},
 		}],
 	};
+}
+
+/** --admin-key plus SWITCHBOARD_ADMIN_KEY. */
+export function adminKeysFlag(key: string | undefined, env: NodeJS.ProcessEnv): string[] {
+	return checked('--admin-key (or SWITCHBOARD_ADMIN_KEY)', '""', readAdminKeys(key === undefined ? [] : [key], env));
 }
 
 /** A port number typed as a flag: 0 to 65535 (0 = any free port). */

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {ConfigError} from './errors.js';
-import {checked, configFromFlags, portFlag, type RunFlags} from './flags.js';
+import {adminKeysFlag, checked, configFromFlags, portFlag, type RunFlags} from './flags.js';
 import {findConfigFile, loadConfigFile} from './toml.js';
 import type {Config} from './types.js';
 import {readApiKeys, readLogLevel, readSize} from './values.js';
@@ -27,7 +27,7 @@ const modelFlags = ['target-port', 'idle-timeout', 'ping-path', 'startup-timeout
 /**
  * One model from the command after `--`, or a fleet from `--config`, `./switchboard.toml` or the
  * user config dir, in that order of preference. With a file, the server flags (--port, --host,
- * --api-key, --log-level, --log-dir, --max-body-size) override its [server] table.
+ * --api-key, --admin-key, --log-level, --log-dir, --max-body-size) override its [server] table.
  */
 export function configFromCli({flags, command, given, cwd, env}: CliInput): ResolvedConfig {
 	const jsonLogs = flags.logFormat === undefined ? !flags.ui : flags.logFormat === 'json';
@@ -65,6 +65,7 @@ export function configFromCli({flags, command, given, cwd, env}: CliInput): Reso
 				host: given.has('host') ? flags.host : server.host,
 				port: given.has('port') ? portFlag('--port', flags.port) : server.port,
 				apiKeys: given.has('api-key') ? checked('--api-key (or SWITCHBOARD_API_KEY)', '""', readApiKeys(flags.apiKey, env)) : server.apiKeys,
+				adminKeys: given.has('admin-key') ? adminKeysFlag(flags.adminKey, env) : server.adminKeys,
 				logLevel: given.has('log-level') ? checked('--log-level', flags.logLevel, readLogLevel(flags.logLevel)) : server.logLevel,
 				logDir: given.has('log-dir') && flags.logDir ? path.resolve(flags.logDir) : server.logDir,
 				maxBodyBytes: given.has('max-body-size') ? checked('--max-body-size', flags.maxBodySize, readSize(flags.maxBodySize)) : server.maxBodyBytes,

@@ -1,5 +1,6 @@
 import {z} from 'zod';
 import {splitShellWords} from './shell-words.js';
+import {isTable} from './key-path.js';
 import {show} from './toml-text.js';
 import {routingPolicies} from './types.js';
 import {durationExpected, logLevelExpected, mustBe, readDuration, readLogLevel, readSize, sizeExpected, type Reading} from './values.js';
@@ -135,13 +136,63 @@ const model = table({
 });
 
 /** `~` alone or `~/…` is the home directory; `~user` would silently become a folder named so. */
-const logDir = text('a directory path').refine(value => !/^~[^/]/.test(value), {error: issue => mustBe({expected: 'a directory path (~ is expanded, ~user is not)'}, show(issue.input))});
+function localPath(expected: string) {
+	return text(expected).refine(value => !/^~[^/]/.test(value), {error: issue => mustBe({expected: `${expected} (~ is expanded, ~user is not)`}, show(issue.input))});
+}
+
+const keyExpected = 'a key, a non-empty string';
+
+/** What a value is, without showing it: where a key belongs, a wrong value may still be one, and messages get logged. */
+function hidden(value: unknown): string {
+	if (value === '') {
+		return '""';
+	}
+
+	return Array.isArray(value) ? 'a list' : isTable(value) ? 'a table' : value instanceof Date ? 'a date' : `a ${typeof value}`;
+}
+
+function key() {
+	const error = {error: (issue: {input?: unknown}) => issue.input === undefined ? `is required: ${keyExpected}` : mustBe({expected: keyExpected}, hidden(issue.input))};
+	return z.string(error).min(1, error);
+}
+
+const modelPatternExpected = expecting('a model name, or the start of names followed by *, such as "qwen*"');
+
+const userKey = table({
+	key: key(),
+	user: text('a user name for the logs, such as "alice"').optional(),
+	models: z.array(z.string(modelPatternExpected).regex(/^(?:[\w.:/-]+\*?|\*)$/, modelPatternExpected), expecting('a list of models such as ["llama-8b", "qwen*"]'))
+		// An empty list reads as "no limit" to some and "nothing" to others: neither is written so.
+		.min(1, {error: 'must name at least one model (got []); leave models out to allow every model'})
+		.optional(),
+});
+
+/** [[keys]] tables (`where` is their key path, for messages), each with a key of its own. */
+function userKeys(where: string) {
+	return z.array(userKey, expecting(`a list of [[${where}]] tables`)).superRefine((entries, context) => {
+		const first = new Map<string, number>();
+		for (const [index, entry] of entries.entries()) {
+			const earlier = first.get(entry.key);
+			if (earlier === undefined) {
+				first.set(entry.key, index);
+				continue;
+			}
+
+			// The key itself is never shown: messages end up in logs and admin replies.
+			const owner = entries[earlier]!.user;
+			context.addIssue({code: 'custom', path: [index, 'key'], message: `is the same key as ${where}[${earlier}]${owner === undefined ? '' : ` (user ${JSON.stringify(owner)})`}; give each entry its own key`});
+		}
+	});
+}
 
 const server = table({
 	host: text('a host name or IP address, such as "127.0.0.1" or "0.0.0.0"').optional(),
 	port: wholeNumber(0, 65_535, 'a port number from 0 to 65535 (0 = any free port)').optional(),
-	api_keys: z.array(text('a key, a non-empty string'), expecting('a list of keys such as ["key-1"]')).optional(),
-	log_dir: logDir.optional(),
+	api_keys: z.array(key(), {error: issue => mustBe({expected: 'a list of keys such as ["key-1"]'}, hidden(issue.input))}).optional(),
+	admin_key: key().optional(),
+	keys: userKeys('server.keys').optional(),
+	keys_file: localPath('a file path').optional(),
+	log_dir: localPath('a directory path').optional(),
 	log_level: z.string(expecting(logLevelExpected)).transform(readWith(readLogLevel)).optional(),
 	max_body_size: textOrNumber(sizeExpected, readSize).optional(),
 	health_checks: z.boolean(expecting('true or false')).optional(),
@@ -156,6 +207,12 @@ export const configFileSchema = table({
 	models: z.array(model, expecting('a list of [[models]] tables')).optional(),
 });
 
+/** A keys file: the [[server.keys]] of switchboard.toml, kept apart so it can change while switchboard runs. */
+export const keysFileSchema = table({
+	keys: userKeys('keys').optional(),
+});
+
 export type ConfigFile = z.output<typeof configFileSchema>;
+export type UserKeyEntry = z.output<typeof userKey>;
 export type ModelEntry = NonNullable<ConfigFile['models']>[number];
 export type ModelSettings = NonNullable<ConfigFile['defaults']>;

@@ -2,8 +2,11 @@ import {parse, TomlError} from 'smol-toml';
 import {ConfigError} from './errors.js';
 import {isTable} from './key-path.js';
 
-/** A TOML file's tables, or a ConfigError naming the file, line and column of the syntax error. */
-export function parseToml(text: string, file: string): Record<string, unknown> {
+/**
+ * A TOML file's tables, or a ConfigError naming the file, line and column of the syntax error,
+ * followed by the lines around it unless `quote` is false (a file of keys: its errors are logged).
+ */
+export function parseToml(text: string, file: string, quote = true): Record<string, unknown> {
 	try {
 		return parse(text);
 	} catch (error) {
@@ -13,7 +16,7 @@ export function parseToml(text: string, file: string): Record<string, unknown> {
 
 		// smol-toml's message is "Invalid TOML document: <reason>" followed by the code block.
 		const reason = error.message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
-		throw new ConfigError(`${file}:${error.line}:${error.column}: not valid TOML: ${reason}\n${error.codeblock.trimEnd()}`);
+		throw new ConfigError(`${file}:${error.line}:${error.column}: not valid TOML: ${reason}${quote ? `\n${error.codeblock.trimEnd()}` : ''}`);
 	}
 }
 

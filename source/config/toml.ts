@@ -1,16 +1,17 @@
-import {readFileSync, statSync} from 'node:fs';
+import {statSync} from 'node:fs';
 import path from 'node:path';
-import type {z} from 'zod';
 import {declaredModelName, resolveExecutable} from '../launchers/command.js';
 import {defaultCapacity, defaultHealth, defaultRouting} from './defaults.js';
+import {describeIssues, readConfigText} from './config-source.js';
 import {ConfigError} from './errors.js';
 import {defaultPort, defaultTargetPortBase} from './flags.js';
 import {keyPath} from './key-path.js';
+import {loadKeysFile, unknownModels, userKey} from './keys-file.js';
 import {parseLegacyConfig, type LegacyFleet} from './legacy.js';
 import {parseToml} from './toml-text.js';
 import {configFileSchema, type ConfigFile, type ModelEntry, type ModelSettings} from './schema.js';
 import type {Config, ModelConfig, ServerConfig} from './types.js';
-import {defaultLogDir, homeDirectory, mustBe, readApiKeys} from './values.js';
+import {defaultLogDir, homeDirectory, mustBe, readAdminKeys, readApiKeys} from './values.js';
 
 const configFileName = 'switchboard.toml';
 
@@ -29,14 +30,7 @@ export function findConfigFile(cwd: string, env: NodeJS.ProcessEnv = process.env
  * vllm-router's servers.toml or the forwarder's ip.txt become one static model.
  */
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Config {
-	let text: string;
-	try {
-		text = readFileSync(file, 'utf8');
-	} catch (error) {
-		const {code, message} = error as NodeJS.ErrnoException;
-		throw new ConfigError(`${file}: cannot be read: ${code === 'ENOENT' ? 'no such file' : message}.`);
-	}
-
+	const text = readConfigText(file);
 	const legacy = parseLegacyConfig(text, file);
 	return legacy ? legacyConfig(legacy, file, env) : parseConfig(text, file, env);
 }
@@ -93,27 +87,31 @@ function legacyConfig(legacy: LegacyFleet, file: string, env: NodeJS.ProcessEnv)
  * `--log-format`), not the file's, so the caller sets it.
  */
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
-	const document = parseToml(text, file);
-	const result = configFileSchema.safeParse(document);
+	const source = {file, text, document: parseToml(text, file)};
+	const result = configFileSchema.safeParse(source.document);
 	if (!result.success) {
-		throw new ConfigError(result.error.issues.flatMap(issue => describeIssue(issue, document)).map(line => `${file}: ${line}`).join('\n'));
+		throw new ConfigError(describeIssues(result.error.issues, source).join('\n'));
 	}
 
 	const config = resolveConfig(result.data, file, env);
-	const problems = findConflicts(config, result.data, document);
+	const modelNames = config.models.map(model => model.name);
+	const problems = findConflicts(config, result.data, source.document).map(line => `${file}: ${line}`);
+	if (modelNames.length > 0) {
+		problems.push(...unknownModels(result.data.server?.keys ?? [], ['server', 'keys'], modelNames, source));
+	}
+
 	if (problems.length > 0) {
-		throw new ConfigError(problems.map(line => `${file}: ${line}`).join('\n'));
+		throw new ConfigError(problems.join('\n'));
 	}
 
-	return config;
-}
-
-function describeIssue(issue: z.core.$ZodIssue, document: unknown): string[] {
-	if (issue.code === 'unrecognized_keys') {
-		return issue.keys.map(key => `${keyPath([...issue.path, key], document)} ${issue.message}`);
+	// Read once the file itself is sound: its keys are checked against the models it defines.
+	const keysFile = result.data.server?.keys_file;
+	if (keysFile === undefined) {
+		return config;
 	}
 
-	return [`${keyPath(issue.path, document)} ${issue.message}`];
+	const keysPath = resolvePath(keysFile, file, env);
+	return {...config, server: {...config.server, keysFile: {path: keysPath, keys: loadKeysFile(keysPath, modelNames)}}};
 }
 
 /** Settings a model has when neither it nor [defaults] sets them (those of the flags). */
@@ -135,16 +133,26 @@ function resolveConfig(parsed: ConfigFile, file: string, env: NodeJS.ProcessEnv)
 }
 
 function resolveServer(server: NonNullable<ConfigFile['server']>, file: string, env: NodeJS.ProcessEnv): ServerConfig {
-	const keys = readApiKeys(server.api_keys ?? [], env);
-	if ('expected' in keys) {
-		throw new ConfigError(`${file}: SWITCHBOARD_API_KEY ${mustBe(keys, '""')}.`);
+	// The file's own keys cannot be empty (see the schema): an empty one comes from the environment.
+	const apiKeys = readApiKeys(server.api_keys ?? [], env);
+	if ('expected' in apiKeys) {
+		throw new ConfigError(`${file}: SWITCHBOARD_API_KEY ${mustBe(apiKeys, '""')}.`);
+	}
+
+	const adminKeys = readAdminKeys(server.admin_key === undefined ? [] : [server.admin_key], env);
+	if ('expected' in adminKeys) {
+		throw new ConfigError(`${file}: SWITCHBOARD_ADMIN_KEY ${mustBe(adminKeys, '""')}.`);
 	}
 
 	return {
 		host: server.host ?? '127.0.0.1',
 		port: server.port ?? defaultPort,
-		apiKeys: keys.value,
-		logDir: server.log_dir === undefined ? defaultLogDir(env) : resolveDirectory(server.log_dir, file, env),
+		apiKeys: apiKeys.value,
+		adminKeys: adminKeys.value,
+		keys: (server.keys ?? []).map(entry => userKey(entry)),
+		// Read by parseConfig once the rest of the file is known to be sound.
+		keysFile: undefined,
+		logDir: server.log_dir === undefined ? defaultLogDir(env) : resolvePath(server.log_dir, file, env),
 		maxBodyBytes: server.max_body_size ?? 32 * 1024 * 1024,
 		logLevel: server.log_level ?? 'info',
 		jsonLogs: false,
@@ -158,8 +166,8 @@ function resolveServer(server: NonNullable<ConfigFile['server']>, file: string, 
 }
 
 /** `~` is the home directory; a relative path is read from the config file's folder, not from wherever switchboard was started. */
-function resolveDirectory(directory: string, file: string, env: NodeJS.ProcessEnv): string {
-	const expanded = directory === '~' || directory.startsWith('~/') ? path.join(homeDirectory(env), directory.slice(1)) : directory;
+function resolvePath(target: string, file: string, env: NodeJS.ProcessEnv): string {
+	const expanded = target === '~' || target.startsWith('~/') ? path.join(homeDirectory(env), target.slice(1)) : target;
 	return path.resolve(path.dirname(path.resolve(file)), expanded);
 }
 

@@ -4,8 +4,14 @@ export interface ServerConfig {
 	/** Interface the proxy listens on. */
 	host: string;
 	port: number;
-	/** Bearer keys accepted on /v1/* (empty: no auth). */
+	/** Bearer keys that may use every model. */
 	apiKeys: string[];
+	/** Keys that may use every model and change switchboard through the admin routes. */
+	adminKeys: string[];
+	/** Per-user keys of [[server.keys]]. */
+	keys: UserKey[];
+	/** The keys file, as read at start; the control plane reads it again whenever it changes. */
+	keysFile: KeysFile | undefined;
 	/** Where each backend start writes its log file. */
 	logDir: string;
 	/** Largest request body the proxy accepts, in bytes. */
@@ -42,6 +48,20 @@ export interface RoutingConfig {
 	kvCacheLimit: number;
 	/** A backend with more requests waiting than this is avoided while another is not. */
 	waitingLimit: number;
+}
+
+/** A key of one user ([[server.keys]] or the keys file), with the models it may use. */
+export interface UserKey {
+	key: string;
+	/** Shown in request logs instead of the key. */
+	user: string | undefined;
+	/** Model names and prefixes ending in `*`; undefined = every model. */
+	models: string[] | undefined;
+}
+
+export interface KeysFile {
+	path: string;
+	keys: UserKey[];
 }
 
 export interface StaticBackend {

@@ -78,7 +78,15 @@ export function defaultLogDir(env: NodeJS.ProcessEnv): string {
  * variable, most often), and taking it as "no key" would switch authentication off.
  */
 export function readApiKeys(keys: readonly string[], env: NodeJS.ProcessEnv): Reading<string[]> {
-	const fromEnvironment = env['SWITCHBOARD_API_KEY'];
+	return readKeys(keys, env['SWITCHBOARD_API_KEY']);
+}
+
+/** The admin keys given plus `SWITCHBOARD_ADMIN_KEY`, refused when empty as API keys are. */
+export function readAdminKeys(keys: readonly string[], env: NodeJS.ProcessEnv): Reading<string[]> {
+	return readKeys(keys, env['SWITCHBOARD_ADMIN_KEY']);
+}
+
+function readKeys(keys: readonly string[], fromEnvironment: string | undefined): Reading<string[]> {
 	const all = fromEnvironment === undefined ? [...keys] : [...keys, fromEnvironment];
 	return all.includes('')
 		? {expected: 'a non-empty key', note: 'an empty one (an unset variable?) would switch authentication off'}

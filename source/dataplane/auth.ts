@@ -1,39 +1,66 @@
 import {createHash, timingSafeEqual} from 'node:crypto';
+import {modelMatcher, type ModelMatcher} from '../config/model-patterns.js';
+import type {KeyTable} from './protocol.js';
+
+/** What a request's key lets it do. */
+export interface Access {
+	/** Shown in request logs instead of the key. */
+	readonly user: string | undefined;
+	readonly admin: boolean;
+	readonly allows: ModelMatcher;
+}
+
+/** Everyone's access when no key is configured. */
+const everything: Access = {user: undefined, admin: true, allows: () => true};
 
 /**
  * Checks `Authorization: Bearer <key>` in constant time. Keys are compared as SHA-256
  * digests so neither the length nor the content of a configured key leaks through timing.
  */
 export class KeyChecker {
-	readonly #digests: Buffer[];
+	#required = false;
+	#grants: Array<{digest: Buffer; access: Access}> = [];
 
-	constructor(keys: readonly string[]) {
-		this.#digests = keys.map(key => digest(key));
+	constructor(table: KeyTable) {
+		this.update(table);
 	}
 
-	get enabled(): boolean {
-		return this.#digests.length > 0;
+	update(table: KeyTable): void {
+		this.#required = table.required;
+		this.#grants = table.grants.map(grant => ({
+			digest: Buffer.from(grant.digest, 'hex'),
+			// The matcher is built here, once, so a request does a set lookup.
+			access: {user: grant.user, admin: grant.admin, allows: modelMatcher(grant.models)},
+		}));
 	}
 
-	accepts(authorization: string | undefined): boolean {
-		if (!this.enabled) {
-			return true;
+	/** What the request's key allows, or undefined when it has no key or a wrong one. */
+	check(authorization: string | undefined): Access | undefined {
+		if (!this.#required) {
+			return everything;
 		}
 
 		const key = bearerToken(authorization);
 		if (key === undefined) {
-			return false;
+			return undefined;
 		}
 
-		const candidate = digest(key);
-		let match = false;
-		for (const known of this.#digests) {
+		const candidate = createHash('sha256').update(key).digest();
+		let found: Access | undefined;
+		for (const grant of this.#grants) {
 			// No early exit: every configured key is compared.
-			match = timingSafeEqual(candidate, known) || match;
+			if (timingSafeEqual(candidate, grant.digest)) {
+				found = grant.access;
+			}
 		}
 
-		return match;
+		return found;
 	}
+}
+
+/** The SHA-256 of a key, hex, as the key table carries it. */
+export function keyDigest(key: string): string {
+	return createHash('sha256').update(key).digest('hex');
 }
 
 function bearerToken(authorization: string | undefined): string | undefined {
@@ -42,8 +69,4 @@ function bearerToken(authorization: string | undefined): string | undefined {
 	}
 
 	return authorization.slice(7).trim();
-}
-
-function digest(key: string): Buffer {
-	return createHash('sha256').update(key).digest();
 }

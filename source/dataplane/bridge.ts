@@ -1,5 +1,5 @@
 import {Worker} from 'node:worker_threads';
-import type {AdminReply, AdminRequest, BackendActivity, BackendLoad, ControlMessage, DataMessage, DataPlaneOptions, ModelActivity, ModelRoute} from './protocol.js';
+import type {AdminReply, AdminRequest, BackendActivity, BackendLoad, ControlMessage, DataMessage, DataPlaneOptions, KeyTable, ModelActivity, ModelRoute} from './protocol.js';
 
 export interface BridgeHandlers {
 	demand(model: string): void;
@@ -42,6 +42,10 @@ export class DataPlaneBridge {
 
 	backendLoads(loads: BackendLoad[]): void {
 		this.#send({type: 'backend-loads', loads});
+	}
+
+	keys(table: KeyTable): void {
+		this.#send({type: 'keys', keys: table});
 	}
 
 	failWaiters(model: string, message: string): void {

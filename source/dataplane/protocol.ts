@@ -8,13 +8,35 @@ import type {LogLevel, RoutingConfig} from '../config/types.js';
 export interface DataPlaneOptions {
 	host: string;
 	port: number;
-	apiKeys: string[];
+	keys: KeyTable;
 	maxBodyBytes: number;
 	logLevel: LogLevel;
 	jsonLogs: boolean;
 	/** How often aggregated stats are posted to the control plane. */
 	statsIntervalMs: number;
 }
+
+/** Who may do what. Sent at start and again whenever the keys file changes. */
+export interface KeyTable {
+	/** False only when no key is configured at all: then everyone may do everything (local, single-user use). */
+	required: boolean;
+	/** One per distinct key. */
+	grants: KeyGrant[];
+}
+
+export interface KeyGrant {
+	/** The key's SHA-256, hex: the worker never holds a key in plain text. */
+	digest: string;
+	/** Shown in request logs instead of the key. */
+	user: string | undefined;
+	/** Model names and prefixes ending in `*`; undefined = every model. */
+	models: string[] | undefined;
+	/** May use the admin routes that change something. */
+	admin: boolean;
+}
+
+/** What a request's key lets it do on the admin routes: nothing, read, or change things too. */
+export type AdminAccess = 'none' | 'user' | 'admin';
 
 /** What the data plane needs to know of a model to serve, hold or refuse its requests. */
 export interface ModelRoute {
@@ -68,8 +90,8 @@ export interface AdminRequest {
 	method: string;
 	path: string;
 	query: Record<string, string>;
-	/** True when the caller presented a valid key (or none is configured). */
-	authorized: boolean;
+	/** Checked by the data plane against the key table; `admin` for everyone when no key is configured. */
+	access: AdminAccess;
 	body: string;
 }
 
@@ -96,6 +118,8 @@ export interface ModelActivity {
 export type ControlMessage =
 	| {type: 'routes'; models: ModelRoute[]}
 	| {type: 'backend-loads'; loads: BackendLoad[]}
+	/** Replaces the key table; requests already admitted go on. */
+	| {type: 'keys'; keys: KeyTable}
 	/** The model could not be started: held requests get this error now. */
 	| {type: 'fail-waiters'; model: string; message: string}
 	/** Asks to take an idle model out of rotation; answered with `quiesced`. */

@@ -49,6 +49,8 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 		private readonly body: RequestBody,
 		/** See PickRequest.session. */
 		private readonly session: number | undefined,
+		/** Whose key the request came with, for the log. */
+		readonly user: string | undefined,
 	) {
 		this.startedAt = host.now();
 		slot.arrived(this.startedAt);

@@ -3,11 +3,11 @@ import {Pool} from 'undici';
 import {hashString} from '../util/hash.js';
 import {Upstream} from '../routing/upstream.js';
 import type {Logger} from '../log/logger.js';
-import {KeyChecker} from './auth.js';
+import {KeyChecker, type Access} from './auth.js';
 import {proxyErrors, sendError, type ProxyErrorKind} from './errors.js';
 import {endToEndHeaders} from './headers.js';
 import {ModelSlot} from './model-slot.js';
-import type {ControlMessage, DataMessage, DataPlaneOptions, ModelRoute} from './protocol.js';
+import type {AdminAccess, ControlMessage, DataMessage, DataPlaneOptions, ModelRoute} from './protocol.js';
 import {ProxyRequest, type RequestBody, type RequestHost} from './proxy-request.js';
 import {BodyTooLargeError, limitedBody, readBody} from './read-body.js';
 
@@ -39,7 +39,7 @@ export class DataPlane implements RequestHost {
 		private readonly logger: Logger,
 		private readonly random: () => number = Math.random,
 	) {
-		this.#keys = new KeyChecker(options.apiKeys);
+		this.#keys = new KeyChecker(options.keys);
 		this.#logRequests = logger.isLevelEnabled('info');
 		// No request timeout: a held upload stays unread until its model is ready, for up to max_wait.
 		this.#server = createServer({noDelay: true, requestTimeout: 0}, this.#onRequest);
@@ -73,6 +73,11 @@ export class DataPlane implements RequestHost {
 					this.#upstreams.get(load.url)?.observe(load);
 				}
 
+				break;
+			}
+
+			case 'keys': {
+				this.#keys.update(message.keys);
 				break;
 			}
 
@@ -124,6 +129,7 @@ export class DataPlane implements RequestHost {
 		if (this.#logRequests) {
 			this.logger.info({
 				model: request.slot.name,
+				user: request.user,
 				method: request.req.method,
 				path: request.req.url,
 				status,
@@ -133,7 +139,7 @@ export class DataPlane implements RequestHost {
 	}
 
 	/** Answers a request that never reached a model, and logs it like any other. */
-	#reject(req: IncomingMessage, res: ServerResponse, kind: ProxyErrorKind, message: string): void {
+	#reject(req: IncomingMessage, res: ServerResponse, kind: ProxyErrorKind, message: string, user?: string): void {
 		if (kind === proxyErrors.bodyTooLarge) {
 			// The rest of the body is not worth reading: close the connection after answering.
 			res.setHeader('connection', 'close');
@@ -141,7 +147,7 @@ export class DataPlane implements RequestHost {
 
 		sendError(res, kind, message);
 		if (this.#logRequests) {
-			this.logger.info({method: req.method, path: req.url, status: kind.status, error: kind.code}, 'request');
+			this.logger.info({user, method: req.method, path: req.url, status: kind.status, error: kind.code}, 'request');
 		}
 	}
 
@@ -155,12 +161,13 @@ export class DataPlane implements RequestHost {
 	};
 
 	#onOpenAi(req: IncomingMessage, res: ServerResponse): void {
-		if (!this.#keys.accepts(req.headers.authorization)) {
+		const access = this.#keys.check(req.headers.authorization);
+		if (!access) {
 			this.#reject(req, res, proxyErrors.invalidApiKey, 'Incorrect API key provided. Send it as `Authorization: Bearer <key>`.');
 			return;
 		}
 
-		if (req.url!.startsWith('/v1/models') && (req.method === 'GET' || req.method === 'HEAD') && this.#answerModels(req, res)) {
+		if (req.url!.startsWith('/v1/models') && (req.method === 'GET' || req.method === 'HEAD') && this.#answerModels(req, res, access)) {
 			return;
 		}
 
@@ -168,7 +175,7 @@ export class DataPlane implements RequestHost {
 		const hasBody = headers['transfer-encoding'] !== undefined
 			|| (headers['content-length'] !== undefined && headers['content-length'] !== '0');
 		if (!hasBody) {
-			this.#admit(req, res, undefined, null);
+			this.#admit(req, res, access, undefined, null);
 			return;
 		}
 
@@ -176,19 +183,19 @@ export class DataPlane implements RequestHost {
 		if (contentType === undefined || !contentType.includes('json')) {
 			// Uploads (audio, files) stream through untouched, counted against the size limit as they go.
 			if (Number(headers['content-length']) > this.options.maxBodyBytes) {
-				this.#reject(req, res, proxyErrors.bodyTooLarge, `Request body exceeds the limit of ${this.options.maxBodyBytes} bytes.`);
+				this.#reject(req, res, proxyErrors.bodyTooLarge, `Request body exceeds the limit of ${this.options.maxBodyBytes} bytes.`, access.user);
 				return;
 			}
 
-			this.#admit(req, res, undefined, limitedBody(req, this.options.maxBodyBytes));
+			this.#admit(req, res, access, undefined, limitedBody(req, this.options.maxBodyBytes));
 			return;
 		}
 
 		readBody(req, this.options.maxBodyBytes).then(body => {
 			const only = this.#onlySlot;
-			if (only?.ready && only.servedName === undefined && only.aliases.length === 0 && only.routing.policy !== 'session') {
+			if (only?.ready && only.servedName === undefined && only.aliases.length === 0 && only.routing.policy !== 'session' && access.allows(only.name)) {
 				// One model, ready, nothing to rewrite or to route by: the body's `model` changes nothing, and the backend validates the JSON.
-				this.#forward(req, res, only, body, undefined);
+				this.#forward(req, res, access, only, body, undefined);
 				return;
 			}
 
@@ -196,12 +203,12 @@ export class DataPlane implements RequestHost {
 			try {
 				parsed = JSON.parse(body.toString()) as {model?: unknown; user?: unknown} | null;
 			} catch (error) {
-				this.#reject(req, res, proxyErrors.invalidJson, `The request body is not valid JSON: ${(error as Error).message}`);
+				this.#reject(req, res, proxyErrors.invalidJson, `The request body is not valid JSON: ${(error as Error).message}`, access.user);
 				return;
 			}
 
 			const model = parsed?.model;
-			const slot = this.#resolve(req, res, typeof model === 'string' ? model : undefined);
+			const slot = this.#resolve(req, res, access, typeof model === 'string' ? model : undefined);
 			if (!slot) {
 				return;
 			}
@@ -212,50 +219,57 @@ export class DataPlane implements RequestHost {
 			if (renamed && parsed && typeof parsed === 'object') {
 				// The backend knows the model by another name (served_name, or the client used an alias): the one place the proxy re-serialises a body.
 				parsed.model = backendName;
-				this.#forward(req, res, slot, Buffer.from(JSON.stringify(parsed)), session);
+				this.#forward(req, res, access, slot, Buffer.from(JSON.stringify(parsed)), session);
 				return;
 			}
 
-			this.#forward(req, res, slot, body, session);
+			this.#forward(req, res, access, slot, body, session);
 		}, (error: Error) => {
 			if (error instanceof BodyTooLargeError) {
-				this.#reject(req, res, proxyErrors.bodyTooLarge, error.message);
+				this.#reject(req, res, proxyErrors.bodyTooLarge, error.message, access.user);
 			} else {
 				res.destroy();
 			}
 		});
 	}
 
-	#admit(req: IncomingMessage, res: ServerResponse, model: string | undefined, body: RequestBody): void {
-		const slot = this.#resolve(req, res, model);
+	#admit(req: IncomingMessage, res: ServerResponse, access: Access, model: string | undefined, body: RequestBody): void {
+		const slot = this.#resolve(req, res, access, model);
 		if (slot) {
-			this.#forward(req, res, slot, body, slot.routing.policy === 'session' ? sessionOf(req, undefined) : undefined);
+			this.#forward(req, res, access, slot, body, slot.routing.policy === 'session' ? sessionOf(req, undefined) : undefined);
 		}
 	}
 
-	/** The model a request is for; answers 404 itself when there is none. */
-	#resolve(req: IncomingMessage, res: ServerResponse, model: string | undefined): ModelSlot | undefined {
+	/**
+	 * The model a request is for, if its key may use it; answers 404 or 403 itself otherwise.
+	 * Messages list only the models the key may use: other users' models are theirs to know.
+	 */
+	#resolve(req: IncomingMessage, res: ServerResponse, access: Access, model: string | undefined): ModelSlot | undefined {
 		const slot = this.#onlySlot ?? (model === undefined ? undefined : this.#names.get(model));
-		if (!slot) {
-			const known = [...this.#names.keys()].map(name => `\`${name}\``).join(', ');
-			if (model === undefined) {
-				this.#reject(req, res, proxyErrors.invalidParameter, `No model given: set \`model\` in the request body to one of ${known}.`);
-			} else {
-				this.#reject(req, res, proxyErrors.notFound, `The model \`${model}\` does not exist. Models here: ${known}.`);
-			}
+		if (slot && access.allows(slot.name)) {
+			return slot;
 		}
 
-		return slot;
+		const allowed = [...this.#names].filter(([, slot]) => access.allows(slot.name)).map(([name]) => `\`${name}\``).join(', ') || 'none for this key';
+		if (slot) {
+			this.#reject(req, res, proxyErrors.modelNotAllowed, `This API key may not use the model \`${slot.name}\`. Models it may use: ${allowed}.`, access.user);
+		} else if (model === undefined) {
+			this.#reject(req, res, proxyErrors.invalidParameter, `No model given: set \`model\` in the request body to one of ${allowed}.`, access.user);
+		} else {
+			this.#reject(req, res, proxyErrors.notFound, `The model \`${model}\` does not exist. Models here: ${allowed}.`, access.user);
+		}
+
+		return undefined;
 	}
 
-	#forward(req: IncomingMessage, res: ServerResponse, slot: ModelSlot, body: RequestBody, session: number | undefined): void {
+	#forward(req: IncomingMessage, res: ServerResponse, access: Access, slot: ModelSlot, body: RequestBody, session: number | undefined): void {
 		const headers = endToEndHeaders(req.headers);
 		if (Buffer.isBuffer(body)) {
 			// The body may have been rewritten; undici sends exactly these bytes.
 			headers['content-length'] = body.length;
 		}
 
-		const request = new ProxyRequest(this, slot, req, res, headers, body, session);
+		const request = new ProxyRequest(this, slot, req, res, headers, body, session, access.user);
 		if (slot.ready) {
 			request.forward();
 		} else if (slot.onCold === 'reject') {
@@ -278,9 +292,10 @@ export class DataPlane implements RequestHost {
 	/**
 	 * `GET /v1/models` and `/v1/models/{id}` are answered here, from what switchboard knows, in
 	 * every state: model lists are polled (Open WebUI, LiteLLM, monitors), and a poll must neither
-	 * wake a model nor keep one from going idle. False when the path is something else.
+	 * wake a model nor keep one from going idle. They show only the models the key may use (any
+	 * other is "not found", as if it did not exist). False when the path is something else.
 	 */
-	#answerModels(req: IncomingMessage, res: ServerResponse): boolean {
+	#answerModels(req: IncomingMessage, res: ServerResponse, access: Access): boolean {
 		const path = req.url!.split('?', 1)[0]!;
 		const card = (id: string, slot: ModelSlot) => ({
 			id,
@@ -292,7 +307,7 @@ export class DataPlane implements RequestHost {
 			status: slot.state,
 		});
 		if (path === '/v1/models' || path === '/v1/models/') {
-			this.#sendJson(res, 200, {object: 'list', data: [...this.#names].map(([id, slot]) => card(id, slot))});
+			this.#sendJson(res, 200, {object: 'list', data: [...this.#names].filter(([, slot]) => access.allows(slot.name)).map(([id, slot]) => card(id, slot))});
 			return true;
 		}
 
@@ -302,7 +317,7 @@ export class DataPlane implements RequestHost {
 
 		const name = decodeOr(path.slice('/v1/models/'.length));
 		const slot = this.#names.get(name);
-		if (slot) {
+		if (slot && access.allows(slot.name)) {
 			this.#sendJson(res, 200, card(name, slot));
 		} else {
 			sendError(res, proxyErrors.notFound, `The model \`${name}\` does not exist.`);
@@ -407,7 +422,7 @@ export class DataPlane implements RequestHost {
 					// Split by hand: a hostile target such as `//[` must not throw.
 					path: queryStart === -1 ? target : target.slice(0, queryStart),
 					query: queryStart === -1 ? {} : Object.fromEntries(new URLSearchParams(target.slice(queryStart + 1))),
-					authorized: this.#keys.accepts(req.headers.authorization),
+					access: adminAccess(this.#keys.check(req.headers.authorization)),
 					body: body.toString(),
 				},
 			});
@@ -472,6 +487,14 @@ function sessionOf(req: IncomingMessage, user: unknown): number | undefined {
 	}
 
 	return typeof user === 'string' && user !== '' ? hashString(user) : undefined;
+}
+
+function adminAccess(access: Access | undefined): AdminAccess {
+	if (!access) {
+		return 'none';
+	}
+
+	return access.admin ? 'admin' : 'user';
 }
 
 /** A percent-decoded path segment, or the segment as it is when it does not decode. */

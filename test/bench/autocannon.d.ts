@@ -3,7 +3,8 @@ declare module 'autocannon' {
 	import type {EventEmitter} from 'node:events';
 
 	interface Options {
-		url: string;
+		/** Several: connection i goes to url i mod n. */
+		url: string | string[];
 		method?: string;
 		headers?: Record<string, string>;
 		body?: string;

@@ -16,11 +16,15 @@ export interface LoadResult {
 
 const body = chatBody({stream: false, maxTokens: 16});
 
-export async function runLoad(origin: string, connections: number, seconds: number): Promise<LoadResult> {
+/**
+ * Several origins: the client spreads the load itself, connection i to origin i mod n (as
+ * autocannon shares out connections), so `connections` should be a multiple of their number.
+ */
+export async function runLoad(origins: string | readonly string[], connections: number, seconds: number): Promise<LoadResult> {
 	// Per-response times, because autocannon's own latency histogram counts whole milliseconds.
 	const samples: number[] = [];
 	const instance = autocannon({
-		url: origin + chatPath,
+		url: typeof origins === 'string' ? origins + chatPath : origins.map(origin => origin + chatPath),
 		method: 'POST',
 		headers: jsonHeaders,
 		body,
@@ -33,7 +37,7 @@ export async function runLoad(origin: string, connections: number, seconds: numb
 	});
 	const result = await instance;
 	if (result.errors > 0 || result.non2xx > 0) {
-		throw new Error(`load on ${origin} failed: ${result.errors} errors (${result.timeouts} timeouts), ${result.non2xx} non-2xx answers`);
+		throw new Error(`load on ${String(origins)} failed: ${result.errors} errors (${result.timeouts} timeouts), ${result.non2xx} non-2xx answers`);
 	}
 
 	return {

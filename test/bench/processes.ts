@@ -10,9 +10,11 @@ import {setTimeout as sleep} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
 import {Reaper} from '../../dist/launchers/reaper.js';
 import type {HostReady} from './host.js';
+import type {MetricsServersReady, ScrapeCounts} from './metrics-servers.js';
 
 const cliPath = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const hostPath = fileURLToPath(new URL('host.ts', import.meta.url));
+const metricsServersPath = fileURLToPath(new URL('metrics-servers.ts', import.meta.url));
 const startTimeoutMs = 30_000;
 /** switchboard stops its backend first, which may take the backend's own grace period. */
 const stopGraceMs = 15_000;
@@ -23,6 +25,12 @@ export interface Service {
 	readonly url: string;
 	readonly pid: number;
 	stop(): Promise<void>;
+}
+
+/** The servers of test/bench/metrics-servers.ts, and how many scrapes each has answered so far. */
+export interface MetricsServers extends Service {
+	readonly urls: readonly string[];
+	scrapes(): Promise<number[]>;
 }
 
 /** Where test/bench/host.ts burns 8 ms every 100 ms: nowhere, on its main thread, or in another process. */
@@ -58,6 +66,43 @@ export class Processes {
 		]);
 		const match = await child.waitFor(() => /"url":"(http:\/\/[^"]+)"/.exec(child.log()));
 		return child.service(match[1]!);
+	}
+
+	/** The switchboard binary, as users run it headless, serving what the switchboard.toml at `configPath` describes. */
+	async switchboardWithConfig(name: string, configPath: string): Promise<Service> {
+		const child = this.#spawnReaped(name, [...this.switchboardNodeFlags, cliPath, '--no-ui', '--config', configPath]);
+		const match = await child.waitFor(() => /"url":"(http:\/\/[^"]+)"/.exec(child.log()));
+		return child.service(match[1]!);
+	}
+
+	/**
+	 * `count` idle vLLM look-alikes in one process (test/bench/metrics-servers.ts), each answering
+	 * /metrics with the text in `metricsPath`: many backends to scrape, at the cost of one process.
+	 */
+	async metricsServers(name: string, count: number, metricsPath: string, model: string): Promise<MetricsServers> {
+		let ready: MetricsServersReady | undefined;
+		const child = this.#spawn(name, ['--import', 'tsx', metricsServersPath, String(count), metricsPath, model], {
+			detached: false,
+			env: process.env,
+			ipc: true,
+		});
+		const {proc} = child;
+		proc.once('message', message => {
+			ready = message as MetricsServersReady;
+		});
+		const {urls} = await child.waitFor(() => ready);
+		const scrapes = async () => new Promise<number[]>((resolve, reject) => {
+			// The next message is the answer: the bench asks one question at a time.
+			proc.once('message', message => {
+				resolve((message as ScrapeCounts).scrapes);
+			});
+			proc.send({type: 'scrapes'}, error => {
+				if (error) {
+					reject(error);
+				}
+			});
+		});
+		return {...child.service(urls[0]!), urls, scrapes};
 	}
 
 	/**

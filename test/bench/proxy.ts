@@ -5,10 +5,19 @@
  * each backend run in processes of their own, measured from outside through /proc (Linux).
  * The main-thread test runs switchboard in test/bench/host.ts instead, and compares it with itself.
  *
+ * Parts: `proxy` (one backend: latency, throughput, CPU, streams, memory, a busy main thread),
+ * `replicas` (four backends as one static model behind least-load, against the client spreading
+ * the load itself; test/bench/replicas.ts) and `scrape` (the CPU of scraping 50 idle backends'
+ * /metrics every 2 s; test/bench/scrape.ts). A default run has them all.
+ *
  * Prints a markdown table on stdout (progress on stderr) and writes test/bench/results.json.
  * Times never fail the run; broken measurements (errors, non-2xx answers) do.
  *
- * Env: BENCH_SECONDS (default 10): length of each load measurement.
+ * Env: BENCH_SECONDS (default 10): length of each load measurement; the scrape part measures
+ *      twice as long, since it counts a few ticks of CPU time.
+ *      BENCH_ONLY=<part,…>: run only these parts, e.g. BENCH_ONLY=replicas,scrape.
+ *      BENCH_SCRAPE_METRICS=<file>: the /metrics text the scraped backends answer (e.g. saved
+ *      from a real vLLM) instead of the simulator's.
  *      BENCH_CPU_PROF=<dir>: run every switchboard process under `node --cpu-prof`, profiles
  *      into <dir> (one for the main thread, one for the data-plane worker).
  */
@@ -16,18 +25,26 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {request} from 'undici';
-import {runLoad, type LoadResult} from './load.js';
-import {cpuTimeMs, machineBusyFraction, residentMb} from './proc.js';
-import {type HostBusy, Processes, type Service} from './processes.js';
-import {buildRows, markdownTable, type Measurements} from './report.js';
-import {chatBody, chatPath, jsonHeaders, modelName} from './requests.js';
+import {runLoad} from './load.js';
+import {firstAnswer, measureLoad, progress, serviceTarget, type Timing} from './measure.js';
+import {machineBusyFraction, residentMb} from './proc.js';
+import {type HostBusy, Processes} from './processes.js';
+import {measureReplicas} from './replicas.js';
+import {buildRows, markdownTable, type Measurements, type ProxyMeasurements} from './report.js';
+import {modelName} from './requests.js';
+import {measureScrapeCost} from './scrape.js';
 import {summarize, type Summary} from './stats.js';
 import {timeToFirstChunk, withOpenStreams} from './streams.js';
 
 const seconds = positiveNumber('BENCH_SECONDS', 10);
 /** Tail latency settles only after a few seconds of load (JIT tiers, heap sizing). */
 const warmupSeconds = Math.min(5, seconds);
+const timing: Timing = {seconds, warmupSeconds};
+/** CPU time comes in 10 ms ticks: a longer span than a load's, for a figure near 1% of a core. */
+const scrapeSeconds = 2 * seconds;
+const parts = ['proxy', 'replicas', 'scrape'] as const;
+type Part = typeof parts[number];
+const selected = selectedParts();
 /** Sequential streaming requests per side: a few hundred at the default length. */
 const firstChunkRequests = Math.round(50 * seconds);
 const firstChunkWarmup = 50;
@@ -55,7 +72,7 @@ async function main(): Promise<void> {
 	const stop = stopConditions();
 	let measurements: Measurements | undefined;
 	try {
-		measurements = await Promise.race([measureAll(processes), stop.promise]);
+		measurements = await Promise.race([measureAll(processes, workDir), stop.promise]);
 	} catch (error) {
 		process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\nlogs kept in ${workDir}\n`);
 	} finally {
@@ -75,7 +92,24 @@ async function main(): Promise<void> {
 	rmSync(workDir, {recursive: true, force: true});
 }
 
-async function measureAll(processes: Processes): Promise<Measurements> {
+async function measureAll(processes: Processes, workDir: string): Promise<Measurements> {
+	const measurements: Measurements = {};
+	if (selected.has('proxy')) {
+		measurements.proxy = await measureProxy(processes);
+	}
+
+	if (selected.has('replicas')) {
+		measurements.replicas = await measureReplicas(processes, workDir, instantBackend, timing);
+	}
+
+	if (selected.has('scrape')) {
+		measurements.scrape = await measureScrapeCost(processes, workDir, instantBackend, scrapeSeconds, process.env['BENCH_SCRAPE_METRICS'] || undefined);
+	}
+
+	return measurements;
+}
+
+async function measureProxy(processes: Processes): Promise<ProxyMeasurements> {
 	progress(`starting a direct backend and switchboard in front of another (${seconds} s per measurement)`);
 	const direct = await processes.sim('direct-sim', instantBackend);
 	const switchboard = await processes.switchboard('switchboard', instantBackend);
@@ -83,10 +117,10 @@ async function measureAll(processes: Processes): Promise<Measurements> {
 	// The first request through switchboard starts its backend.
 	await firstAnswer(switchboard, 16);
 
-	const latencyDirect = await measureLoad(direct, 1);
-	const latencySwitchboard = await measureLoad(switchboard, 1);
-	const throughputDirect = await measureLoad(direct, 64);
-	const throughputSwitchboard = await measureLoad(switchboard, 64);
+	const latencyDirect = await measureLoad(serviceTarget(direct), 1, timing);
+	const latencySwitchboard = await measureLoad(serviceTarget(switchboard), 1, timing);
+	const throughputDirect = await measureLoad(serviceTarget(direct), 64, timing);
+	const throughputSwitchboard = await measureLoad(serviceTarget(switchboard), 64, timing);
 	progress(`first chunk of ${firstChunkRequests} sequential streaming requests`);
 	const firstChunk = {
 		direct: await timeToFirstChunk(direct.url, firstChunkRequests, firstChunkWarmup),
@@ -130,18 +164,7 @@ async function measureBusyMain(processes: Processes): Promise<{idle: Summary; bu
 	return {idle: summarize(samples.none), busyMain: summarize(samples.main), busyElsewhere: summarize(samples.elsewhere)};
 }
 
-/** A warm-up run, then the measured one, with the CPU time `service` spent on it. */
-async function measureLoad(service: Service, connections: number): Promise<{result: LoadResult; cpuMsPerRequest: number}> {
-	await runLoad(service.url, connections, warmupSeconds);
-	const cpuBefore = cpuTimeMs(service.pid);
-	const result = await runLoad(service.url, connections, seconds);
-	const cpuMsPerRequest = (cpuTimeMs(service.pid) - cpuBefore) / result.requests;
-	progress(`${service.name}, ${connections} connection${connections === 1 ? '' : 's'}: ${Math.round(result.requestsPerSecond)} req/s, `
-		+ `mean ${result.latency.mean.toFixed(3)} ms, p99 ${result.latency.p99.toFixed(3)} ms, ${cpuMsPerRequest.toFixed(3)} CPU ms/request`);
-	return {result, cpuMsPerRequest};
-}
-
-async function measureOpenStreams(processes: Processes): Promise<Measurements['rss']> {
+async function measureOpenStreams(processes: Processes): Promise<ProxyMeasurements['rss']> {
 	const host = await processes.switchboard('switchboard-streams', slowBackend);
 	await firstAnswer(host, 1);
 	const idleMb = residentMb(host.pid);
@@ -153,24 +176,12 @@ async function measureOpenStreams(processes: Processes): Promise<Measurements['r
 	return {streams: openStreamCount, idleMb, openMb};
 }
 
-/** One complete answer; through switchboard this waits for the backend to start. */
-async function firstAnswer(service: Service, maxTokens: number): Promise<void> {
-	const {statusCode, body} = await request(service.url + chatPath, {
-		method: 'POST',
-		headers: jsonHeaders,
-		body: chatBody({stream: false, maxTokens}),
-		headersTimeout: 60_000,
-		bodyTimeout: 60_000,
-	});
-	const text = await body.text();
-	if (statusCode !== 200) {
-		throw new Error(`${service.name} answered ${statusCode}: ${text}`);
-	}
-}
-
 /** Rejects on SIGINT/SIGTERM or when the run exceeds its time budget. */
 function stopConditions(): {promise: Promise<never>; dispose(): void} {
-	const budgetSeconds = 6 * (seconds + warmupSeconds) + 180;
+	// Generous: a run over budget is stuck, not slow.
+	const budgetSeconds = (selected.has('proxy') ? 6 * (seconds + warmupSeconds) + 180 : 0)
+		+ (selected.has('replicas') ? 3 * (seconds + warmupSeconds) + 60 : 0)
+		+ (selected.has('scrape') ? scrapeSeconds + 60 : 0);
 	let reject: (error: Error) => void = () => undefined;
 	const promise = new Promise<never>((_resolve, reject_) => {
 		reject = reject_;
@@ -202,6 +213,7 @@ interface Environment {
 	/** Fraction of all CPUs busy in the second before the bench: other work skews every figure. */
 	busyBefore: number;
 	secondsPerMeasurement: number;
+	parts: Part[];
 }
 
 async function describeEnvironment(): Promise<Environment> {
@@ -213,6 +225,7 @@ async function describeEnvironment(): Promise<Environment> {
 		cpuModel: cpus[0]?.model ?? 'unknown',
 		busyBefore: await machineBusyFraction(1000),
 		secondsPerMeasurement: seconds,
+		parts: [...selected],
 	};
 }
 
@@ -226,8 +239,24 @@ function positiveNumber(name: string, fallback: number): number {
 	return value;
 }
 
-function progress(message: string): void {
-	process.stderr.write(`bench: ${message}\n`);
+/** BENCH_ONLY, or every part. */
+function selectedParts(): ReadonlySet<Part> {
+	const text = process.env['BENCH_ONLY'];
+	if (text === undefined || text.trim() === '') {
+		return new Set(parts);
+	}
+
+	const names = text.split(',').map(name => name.trim()).filter(name => name !== '');
+	const known = names.filter(name => isPart(name));
+	if (known.length !== names.length || known.length === 0) {
+		throw new Error(`BENCH_ONLY takes a comma-separated list of ${parts.join(', ')} (got ${text})`);
+	}
+
+	return new Set(known);
+}
+
+function isPart(name: string): name is Part {
+	return (parts as readonly string[]).includes(name);
 }
 
 await main();

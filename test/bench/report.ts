@@ -1,7 +1,15 @@
 /** Turns the measurements into the rows of the results table, as markdown and as JSON. */
 import type {Summary} from './stats.js';
 
+/** Each part of the bench that ran (BENCH_ONLY may leave some out). */
 export interface Measurements {
+	proxy?: ProxyMeasurements;
+	replicas?: ReplicaMeasurements;
+	scrape?: ScrapeMeasurements;
+}
+
+/** One backend, directly and through switchboard. */
+export interface ProxyMeasurements {
 	/** Latency at one connection, non-streaming, ms: direct, the binary, host.ts idle and with its main thread busy. */
 	latency: {direct: Summary; switchboard: Summary; hostIdle: Summary; hostBusyMain: Summary; hostBusyElsewhere: Summary};
 	/** Requests per second at 64 connections. */
@@ -13,7 +21,44 @@ export interface Measurements {
 	rss: {streams: number; idleMb: number; openMb: number};
 }
 
-type Unit = 'ms' | 'req/s' | 'MB';
+export interface LoadFigures {
+	requestsPerSecond: number;
+	requests: number;
+	latency: Summary;
+}
+
+/** Replicas of one static model behind least-load, against the same backends reached directly. */
+export interface ReplicaMeasurements {
+	replicas: number;
+	connections: number;
+	/** Every connection to the first replica. */
+	directOne: LoadFigures;
+	/** The connections shared out over the replicas by the client itself. */
+	directSpread: LoadFigures;
+	switchboard: LoadFigures;
+	/** CPU ms per request: of all replicas together in the spread run, and of switchboard's process. */
+	cpuMsPerRequest: {backends: number; switchboard: number};
+	/** Requests each replica finished during the run through switchboard, by its own vllm:request_success_total. */
+	perReplica: number[];
+}
+
+/** switchboard idle with a static model of many backends, scraping them, and with health checks off. */
+export interface ScrapeMeasurements {
+	backends: number;
+	intervalMs: number;
+	/** The measured span. */
+	seconds: number;
+	/** Size of the /metrics text each backend answers. */
+	metricsLines: number;
+	metricsBytes: number;
+	/** /metrics requests the backends answered during the span. */
+	scrapes: number;
+	/** CPU time over the span as a percentage of one core. */
+	scrapingPercent: number;
+	idlePercent: number;
+}
+
+type Unit = 'ms' | 'req/s' | 'MB' | '%';
 
 export interface Row {
 	metric: string;
@@ -27,6 +72,14 @@ export interface Row {
 }
 
 export function buildRows(m: Measurements): Row[] {
+	return [
+		...(m.proxy ? proxyRows(m.proxy) : []),
+		...(m.replicas ? replicaRows(m.replicas) : []),
+		...(m.scrape ? scrapeRows(m.scrape) : []),
+	];
+}
+
+function proxyRows(m: ProxyMeasurements): Row[] {
 	const {latency, throughput, cpuMsPerRequest, firstChunk, rss} = m;
 	return [
 		added('latency mean, 1 connection', latency.direct.mean, latency.switchboard.mean, 0.25),
@@ -53,6 +106,47 @@ export function buildRows(m: Measurements): Row[] {
 		busyRow('latency p99, 1 connection, another process busy 8 ms every 100 ms (control)', latency.direct.p99, latency.hostIdle.p99, latency.hostBusyElsewhere.p99, 'idle'),
 		busyRow('latency p99, 1 connection, host.ts main thread busy 8 ms every 100 ms', latency.direct.p99, latency.hostIdle.p99, latency.hostBusyMain.p99, 'idle'),
 		busyRow('latency p99, 1 connection, main thread busy, against the control', latency.direct.p99, latency.hostBusyElsewhere.p99, latency.hostBusyMain.p99, 'control'),
+	];
+}
+
+function replicaRows(m: ReplicaMeasurements): Row[] {
+	const {directOne, directSpread, switchboard, perReplica} = m;
+	const at = `${m.replicas} replicas, ${m.connections} connections`;
+	const total = perReplica.reduce((sum, count) => sum + count, 0);
+	const shares = perReplica.map(count => count / total * 100);
+	return [
+		{
+			...row(`requests/s, ${at}, least-load (direct: all to one replica)`, 'req/s', directOne.requestsPerSecond, switchboard.requestsPerSecond),
+			comparison: {kind: 'ratio', value: switchboard.requestsPerSecond / directOne.requestsPerSecond, versus: 'one replica'},
+		},
+		{
+			...row(`requests/s, ${at}, least-load (direct: the client spreading over the ${m.replicas})`, 'req/s', directSpread.requestsPerSecond, switchboard.requestsPerSecond),
+			comparison: {kind: 'ratio', value: switchboard.requestsPerSecond / directSpread.requestsPerSecond, versus: 'client spread'},
+		},
+		added(`latency mean, ${at} (direct: client spread)`, directSpread.latency.mean, switchboard.latency.mean),
+		added(`latency p99, ${at} (direct: client spread)`, directSpread.latency.p99, switchboard.latency.p99),
+		row(`CPU per request, ${at} (direct: the replicas' own)`, 'ms', m.cpuMsPerRequest.backends, m.cpuMsPerRequest.switchboard),
+		{
+			// Even is 100/n each; the busiest against the quietest says how far from it.
+			...row(`busiest replica's share of requests through switchboard (even: ${(100 / m.replicas).toFixed(0)}%; each: ${shares.map(share => `${share.toFixed(1)}%`).join(' / ')})`, '%', null, Math.max(...shares)),
+			comparison: {kind: 'ratio', value: Math.max(...perReplica) / Math.min(...perReplica), versus: 'quietest'},
+		},
+	];
+}
+
+function scrapeRows(m: ScrapeMeasurements): Row[] {
+	const scrapingOnly = m.scrapingPercent - m.idlePercent;
+	const perScrapeMs = (scrapingOnly / 100) * m.seconds * 1000 / m.scrapes;
+	const what = `${m.backends} backends every ${m.intervalMs / 1000} s, ${m.metricsLines}-line /metrics`;
+	return [
+		{
+			// The direct column holds the baseline here: the same switchboard with health checks off.
+			...row(`CPU of one core, idle, scraping ${what} (direct: health checks off)`, '%', m.idlePercent, m.scrapingPercent),
+			comparison: {kind: 'added', value: scrapingOnly, versus: 'health checks off'},
+			target: '< 2% of one core added',
+			met: scrapingOnly < 2,
+		},
+		row(`CPU per scrape (${m.scrapes.toLocaleString('en-US')} scrapes in ${m.seconds.toFixed(1)} s)`, 'ms', null, perScrapeMs),
 	];
 }
 
@@ -121,6 +215,10 @@ function formatValue(value: number, unit: Unit): string {
 
 		case 'MB': {
 			return `${value.toFixed(1)} MB`;
+		}
+
+		case '%': {
+			return `${value.toFixed(2)}%`;
 		}
 	}
 }

@@ -32,6 +32,9 @@ describe('switchboard.toml', () => {
 			host: '127.0.0.1',
 			port: 8100,
 			apiKeys: [],
+			adminKeys: [],
+			keys: [],
+			keysFile: undefined,
 			logDir: '/home/ada/.local/state/switchboard/logs',
 			maxBodyBytes: 32 * 1024 * 1024,
 			logLevel: 'info',
@@ -171,7 +174,7 @@ describe('switchboard.toml errors name the file, the key and what is expected', 
 	});
 
 	it('an unknown key, listing the known ones', () => {
-		assertRefused(`[server]\nprot = 8100\n${model('a')}`, /switchboard\.toml: server\.prot is not a known key; the keys here are host, port, api_keys, log_dir, log_level, max_body_size/);
+		assertRefused(`[server]\nprot = 8100\n${model('a')}`, /switchboard\.toml: server\.prot is not a known key; the keys here are host, port, api_keys, admin_key, keys, keys_file, log_dir, log_level, max_body_size, health_checks/);
 		assertRefused(model('a', 'gpus = 2'), /switchboard\.toml: models "a"\.gpus is not a known key; the keys here are name, aliases, command, backends, launcher, /);
 		assertRefused(`[defaults]\nname = "x"\n${model('a')}`, /switchboard\.toml: defaults\.name is not a known key/);
 		assertRefused(`[sever]\n${model('a')}`, /switchboard\.toml: sever is not a known key; the keys here are server, defaults, models/);

@@ -1,23 +1,25 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {KeyChecker} from '../../source/dataplane/auth.js';
+import {KeyChecker, keyDigest} from '../../source/dataplane/auth.js';
 import {endToEndHeaders} from '../../source/dataplane/headers.js';
 import {HoldQueue} from '../../source/dataplane/hold-queue.js';
 
 describe('api keys', () => {
+	const table = (keys: string[]) => ({required: keys.length > 0, grants: keys.map(key => ({digest: keyDigest(key), user: undefined, models: undefined, admin: true}))});
+
 	it('accepts any request when no key is configured', () => {
-		assert.equal(new KeyChecker([]).accepts(undefined), true);
+		assert.ok(new KeyChecker(table([])).check(undefined));
 	});
 
 	it('accepts exactly the configured bearer keys, scheme in any case', () => {
-		const keys = new KeyChecker(['alpha', 'beta']);
-		assert.equal(keys.accepts('Bearer alpha'), true);
-		assert.equal(keys.accepts('bearer beta'), true);
-		assert.equal(keys.accepts('Bearer alph'), false);
-		assert.equal(keys.accepts('Bearer alphaa'), false);
-		assert.equal(keys.accepts('Basic alpha'), false);
-		assert.equal(keys.accepts('alpha'), false);
-		assert.equal(keys.accepts(undefined), false);
+		const keys = new KeyChecker(table(['alpha', 'beta']));
+		assert.ok(keys.check('Bearer alpha'));
+		assert.ok(keys.check('bearer beta'));
+		assert.equal(keys.check('Bearer alph'), undefined);
+		assert.equal(keys.check('Bearer alphaa'), undefined);
+		assert.equal(keys.check('Basic alpha'), undefined);
+		assert.equal(keys.check('alpha'), undefined);
+		assert.equal(keys.check(undefined), undefined);
 	});
 });
 

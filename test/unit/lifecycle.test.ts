@@ -61,7 +61,7 @@ describe('model lifecycle', () => {
 
 	function build(overrides: Partial<ModelConfig> = {}): void {
 		const config: Config = {
-			server: {host: '127.0.0.1', port: 8100, apiKeys: [], logDir: '/tmp/switchboard-test-logs', maxBodyBytes: 1e6, logLevel: 'info', jsonLogs: true},
+			server: {host: '127.0.0.1', port: 8100, apiKeys: [], adminKeys: [], keys: [], keysFile: undefined, logDir: '/tmp/switchboard-test-logs', maxBodyBytes: 1e6, logLevel: 'info', jsonLogs: true},
 			models: [modelConfig(overrides)],
 		};
 		fleet = new Fleet(config, {
@@ -252,7 +252,7 @@ describe('model lifecycle', () => {
 
 	it('a launch that throws fails the start instead of crashing', async () => {
 		build();
-		fleet = new Fleet({server: {host: '127.0.0.1', port: 8100, apiKeys: [], logDir: '/nowhere', maxBodyBytes: 1e6, logLevel: 'info', jsonLogs: true}, models: [modelConfig()]}, {
+		fleet = new Fleet({server: {host: '127.0.0.1', port: 8100, apiKeys: [], adminKeys: [], keys: [], keysFile: undefined, logDir: '/nowhere', maxBodyBytes: 1e6, logLevel: 'info', jsonLogs: true}, models: [modelConfig()]}, {
 			clock,
 			launch() {
 				throw new Error('ENOTDIR: not a directory');

@@ -1,0 +1,89 @@
+import {unwatchFile, watchFile, type Stats} from 'node:fs';
+import {loadKeysFile} from '../config/keys-file.js';
+import type {ServerConfig, UserKey} from '../config/types.js';
+import type {KeyTable} from '../dataplane/protocol.js';
+import type {Logger} from '../log/logger.js';
+import {keyTable} from './key-table.js';
+
+/** How often the keys file is checked for changes. */
+const pollIntervalMs = 1000;
+
+/**
+ * The keys on the control plane: those of the config, plus those of the keys file, read again
+ * whenever it changes. Each change reaches the data plane as a whole new key table.
+ */
+export class KeyStore {
+	#fileKeys: readonly UserKey[];
+
+	constructor(
+		private readonly server: ServerConfig,
+		private readonly modelNames: readonly string[],
+		private readonly logger: Logger,
+		private readonly publish: (table: KeyTable) => void,
+	) {
+		this.#fileKeys = server.keysFile?.keys ?? [];
+	}
+
+	/** The keys file, if there is one. */
+	get file(): string | undefined {
+		return this.server.keysFile?.path;
+	}
+
+	get table(): KeyTable {
+		return keyTable(this.server, this.#fileKeys);
+	}
+
+	/**
+	 * Reads the keys file again and applies its keys at once; returns how many it holds. A file
+	 * that cannot be used throws a ConfigError saying why, and the keys read before stay.
+	 */
+	reload(): number {
+		const {file} = this;
+		if (file === undefined) {
+			return 0;
+		}
+
+		this.#fileKeys = loadKeysFile(file, this.modelNames);
+		this.publish(this.table);
+		this.logger.info({file, keys: this.#fileKeys.length}, 'keys file read');
+		return this.#fileKeys.length;
+	}
+
+	/**
+	 * Polls the file's status (fs.watchFile) rather than watching its inode: editors save by
+	 * writing a new file and renaming it over the old one, which inode watchers lose track of.
+	 */
+	watch(): void {
+		if (this.file !== undefined) {
+			// Not persistent: the poll never keeps switchboard alive.
+			watchFile(this.file, {interval: pollIntervalMs, persistent: false}, this.#onChange);
+		}
+	}
+
+	close(): void {
+		if (this.file !== undefined) {
+			unwatchFile(this.file, this.#onChange);
+		}
+	}
+
+	readonly #onChange = (current: Stats, previous: Stats): void => {
+		if (current.mtimeMs === previous.mtimeMs && current.size === previous.size && current.ino === previous.ino) {
+			// Read, not changed.
+			return;
+		}
+
+		if (current.nlink === 0) {
+			// The old keys stay: a file gone for a moment (a deploy, a checkout, a save by some
+			// tools) must not lock everyone out, and letting everyone in would be worse. Keys are
+			// revoked by taking them out of the file; this line says so.
+			this.logger.warn({file: this.file}, 'the keys file is gone: the keys it had stay valid until it is back; to revoke keys, remove them from the file');
+			return;
+		}
+
+		try {
+			this.reload();
+		} catch (error) {
+			this.logger.error({file: this.file, reason: (error as Error).message}, 'keys file not applied: the keys read before stay valid');
+		}
+	};
+}
