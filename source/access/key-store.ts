@@ -1,4 +1,4 @@
-import {unwatchFile, watchFile, type Stats} from 'node:fs';
+import {statSync, unwatchFile, watchFile, type Stats} from 'node:fs';
 import {loadKeysFile} from '../config/keys-file.js';
 import type {ServerConfig, UserKey} from '../config/types.js';
 import type {KeyTable} from '../dataplane/protocol.js';
@@ -14,6 +14,8 @@ const pollIntervalMs = 1000;
  */
 export class KeyStore {
 	#fileKeys: readonly UserKey[];
+	/** The file as last looked at, to tell an edit from a poll that found nothing new. */
+	#seen: Stats | undefined;
 
 	constructor(
 		private readonly server: ServerConfig,
@@ -55,6 +57,9 @@ export class KeyStore {
 	 */
 	watch(): void {
 		if (this.file !== undefined) {
+			// Compared with what the file was now, not with watchFile's own first look, which comes
+			// a moment later: an edit made in between would otherwise never be seen.
+			this.#seen = statSync(this.file, {throwIfNoEntry: false});
 			// Not persistent: the poll never keeps switchboard alive.
 			watchFile(this.file, {interval: pollIntervalMs, persistent: false}, this.#onChange);
 		}
@@ -66,11 +71,14 @@ export class KeyStore {
 		}
 	}
 
-	readonly #onChange = (current: Stats, previous: Stats): void => {
-		if (current.mtimeMs === previous.mtimeMs && current.size === previous.size && current.ino === previous.ino) {
+	readonly #onChange = (current: Stats): void => {
+		const seen = this.#seen;
+		if (seen && current.mtimeMs === seen.mtimeMs && current.size === seen.size && current.ino === seen.ino) {
 			// Read, not changed.
 			return;
 		}
+
+		this.#seen = current;
 
 		if (current.nlink === 0) {
 			// The old keys stay: a file gone for a moment (a deploy, a checkout, a save by some
