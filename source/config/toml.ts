@@ -64,6 +64,7 @@ function legacyConfig(legacy: LegacyFleet, file: string, env: NodeJS.ProcessEnv)
 			maxWaitMs: builtInModelSettings.startupTimeoutMs,
 			env: {},
 		}],
+		reloadIntervalMs: legacy.settings.configReloadIntervalMs,
 	};
 }
 

@@ -1,4 +1,5 @@
 import {Worker} from 'node:worker_threads';
+import type {LogLevel} from '../config/types.js';
 import type {AdminReply, AdminRequest, ControlMessage, DataMessage, DataPlaneOptions, ModelActivity, ModelRoute} from './protocol.js';
 
 export interface BridgeHandlers {
@@ -38,6 +39,10 @@ export class DataPlaneBridge {
 
 	routes(models: ModelRoute[]): void {
 		this.#send({type: 'routes', models});
+	}
+
+	settings(settings: {maxBodyBytes: number; logLevel: LogLevel}): void {
+		this.#send({type: 'settings', ...settings});
 	}
 
 	failWaiters(model: string, message: string): void {

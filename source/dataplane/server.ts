@@ -19,12 +19,15 @@ const adminBodyLimit = 1024 * 1024;
 export class DataPlane implements RequestHost {
 	readonly #server: Server;
 	readonly #keys: KeyChecker;
-	readonly #slots = new Map<string, ModelSlot>();
+	#slots = new Map<string, ModelSlot>();
 	/** With one model every request is its, whatever name the client sends (llm-proxy-ondemand did the same). */
 	#onlySlot: ModelSlot | undefined;
+	/** Removed models with requests still in flight: kept to report their activity until those end. */
+	readonly #removed = new Map<string, ModelSlot>();
 	readonly #upstreams = new Map<string, Upstream>();
 	readonly #pendingAdmin = new Map<number, ServerResponse>();
-	readonly #logRequests: boolean;
+	#logRequests: boolean;
+	#maxBodyBytes: number;
 	#adminSequence = 0;
 	readonly #startedAtSeconds = Math.floor(Date.now() / 1000);
 	#closing = false;
@@ -37,6 +40,7 @@ export class DataPlane implements RequestHost {
 	) {
 		this.#keys = new KeyChecker(options.apiKeys);
 		this.#logRequests = logger.isLevelEnabled('info');
+		this.#maxBodyBytes = options.maxBodyBytes;
 		// No request timeout: a held upload stays unread until its model is ready, for up to max_wait.
 		this.#server = createServer({noDelay: true, requestTimeout: 0}, this.#onRequest);
 	}
@@ -74,12 +78,20 @@ export class DataPlane implements RequestHost {
 
 			case 'quiesce': {
 				const slot = this.#slots.get(message.model);
-				const ok = slot !== undefined && slot.inflight === 0;
-				if (ok) {
+				// A removed model is out of rotation already: only whether its last requests ended is asked.
+				const ok = slot ? slot.inflight === 0 : (this.#removed.get(message.model)?.inflight ?? 0) === 0;
+				if (ok && slot) {
 					slot.upstreams = [];
 				}
 
 				this.post({type: 'quiesced', id: message.id, ok});
+				break;
+			}
+
+			case 'settings': {
+				this.#maxBodyBytes = message.maxBodyBytes;
+				this.logger.level = message.logLevel;
+				this.#logRequests = this.logger.isLevelEnabled('info');
 				break;
 			}
 
@@ -163,16 +175,16 @@ export class DataPlane implements RequestHost {
 		const contentType = headers['content-type'];
 		if (contentType === undefined || !contentType.includes('json')) {
 			// Uploads (audio, files) stream through untouched, counted against the size limit as they go.
-			if (Number(headers['content-length']) > this.options.maxBodyBytes) {
-				this.#reject(req, res, proxyErrors.bodyTooLarge, `Request body exceeds the limit of ${this.options.maxBodyBytes} bytes.`);
+			if (Number(headers['content-length']) > this.#maxBodyBytes) {
+				this.#reject(req, res, proxyErrors.bodyTooLarge, `Request body exceeds the limit of ${this.#maxBodyBytes} bytes.`);
 				return;
 			}
 
-			this.#admit(req, res, undefined, limitedBody(req, this.options.maxBodyBytes));
+			this.#admit(req, res, undefined, limitedBody(req, this.#maxBodyBytes));
 			return;
 		}
 
-		readBody(req, this.options.maxBodyBytes).then(body => {
+		readBody(req, this.#maxBodyBytes).then(body => {
 			const only = this.#onlySlot;
 			if (only?.ready && only.servedName === undefined) {
 				// One model, ready, nothing to rewrite: the body's `model` changes nothing, and the backend validates the JSON.
@@ -296,6 +308,12 @@ export class DataPlane implements RequestHost {
 			return;
 		}
 
+		if (this.#slots.get(slot.name) !== slot) {
+			// A retry of a request in flight when its model was removed: nothing will serve it again.
+			request.fail(proxyErrors.notFound, removedMessage(slot.name));
+			return;
+		}
+
 		if (slot.queue.size === 0) {
 			// Before queueing: even a request the queue cannot take must wake the model.
 			this.post({type: 'demand', model: slot.name});
@@ -308,14 +326,12 @@ export class DataPlane implements RequestHost {
 
 	#applyRoutes(routes: ModelRoute[]): void {
 		const liveUrls = new Set<string>();
+		const slots = new Map<string, ModelSlot>();
 		for (const route of routes) {
-			let slot = this.#slots.get(route.name);
-			if (!slot) {
-				slot = new ModelSlot(route.name, route);
-				this.#slots.set(route.name, slot);
-				this.#onlySlot = this.#slots.size === 1 ? slot : undefined;
-			}
-
+			// A model added back while its last requests finish keeps its slot and counters.
+			const slot = this.#slots.get(route.name) ?? this.#removed.get(route.name) ?? new ModelSlot(route.name, route);
+			this.#removed.delete(route.name);
+			slots.set(route.name, slot);
 			slot.state = route.state;
 			slot.servedName = route.servedName;
 			slot.queue.capacity = route.maxQueue;
@@ -331,12 +347,31 @@ export class DataPlane implements RequestHost {
 			}
 		}
 
+		const removed = [...this.#slots.values()].filter(slot => !slots.has(slot.name));
+		this.#slots = slots;
+		this.#onlySlot = slots.size === 1 ? slots.values().next().value : undefined;
+		for (const slot of removed) {
+			this.#remove(slot);
+		}
+
 		for (const [url, upstream] of this.#upstreams) {
 			if (!liveUrls.has(url)) {
 				this.#upstreams.delete(url);
 				// close() lets requests already on the pool finish.
 				void upstream.pool.close();
 			}
+		}
+	}
+
+	/** A model no longer configured: it takes no request from now on, its held ones end now, those in flight finish. */
+	#remove(slot: ModelSlot): void {
+		slot.upstreams = [];
+		for (const request of slot.queue.take()) {
+			request.fail(proxyErrors.notFound, removedMessage(slot.name));
+		}
+
+		if (slot.inflight > 0) {
+			this.#removed.set(slot.name, slot);
 		}
 	}
 
@@ -390,6 +425,17 @@ export class DataPlane implements RequestHost {
 			}
 		}
 
+		for (const slot of this.#removed.values()) {
+			if (slot.dirty) {
+				models.push(slot.activity());
+			}
+
+			// Its last request has ended and been reported: the fleet can stop its backend.
+			if (slot.inflight === 0) {
+				this.#removed.delete(slot.name);
+			}
+		}
+
 		if (models.length > 0) {
 			this.post({type: 'activity', models});
 		}
@@ -420,6 +466,10 @@ export class DataPlane implements RequestHost {
 		});
 		this.post({type: 'closed'});
 	}
+}
+
+function removedMessage(model: string): string {
+	return `The model \`${model}\` was removed from switchboard's configuration.`;
 }
 
 /** A percent-decoded path segment, or the segment as it is when it does not decode. */
