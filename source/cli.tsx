@@ -5,6 +5,7 @@ import {configFromCli} from './config/from-cli.js';
 import {ConfigError} from './config/errors.js';
 import {runDemo} from './demo.js';
 import {runHeadless} from './headless.js';
+import {unboundHostWarning} from './launchers/command.js';
 
 const help = `
   Usage
@@ -15,9 +16,10 @@ const help = `
 
   Options
     --config FILE         a switchboard.toml with [server], [defaults] and [[models]]; without a command
-                          after --, ./switchboard.toml or ~/.config/switchboard/switchboard.toml is used
+                          after --, ./switchboard.toml or ~/.config/switchboard/switchboard.toml is used;
+                          edits of the file are applied live
     --backends FILE       vllm-router's servers.toml or the vLLM Forwarder's ip.txt, read unchanged
-                          (--config reads them too)
+                          (--config reads them too), and reloaded live as well
     --port N              port of the proxy (default ${defaultPort})
     --host H              interface of the proxy (default 127.0.0.1; 0.0.0.0 for every interface)
     --target-port N       port of the backend (default: the first free port from 8101)
@@ -110,11 +112,12 @@ async function main(): Promise<void> {
 		throw new ConfigError(`Unexpected argument \`${cli.input.join(' ')}\`. Put the server command after \`--\`: switchboard [options] -- <server command>.`);
 	}
 
-	const {config, file} = configFromCli({flags: cli.flags, command, given, cwd: process.cwd(), env: process.env});
-	const {switchboard, logger} = await runHeadless(config);
+	const {config, file, reload} = configFromCli({flags: cli.flags, command, given, cwd: process.cwd(), env: process.env});
+	const {switchboard, logger} = await runHeadless(config, file !== undefined && reload ? {file, load: reload} : undefined);
 	for (const {config: model} of switchboard.fleet.models) {
-		if (model.command.some(argument => argument.includes('{port}')) && !model.command.some(argument => argument.includes('{host}'))) {
-			logger.warn({model: model.name}, `the command of ${model.name} has {port} but no {host}: the backend picks its own interface (vLLM: all of them) and can be reached without switchboard's API key; add --host {host}`);
+		const warning = unboundHostWarning(model.name, model.command);
+		if (warning) {
+			logger.warn({model: model.name}, warning);
 		}
 	}
 

@@ -4,6 +4,7 @@ import type {Config} from './config/types.js';
 import {localLauncher} from './launchers/local.js';
 import {Reaper} from './launchers/reaper.js';
 import {createLogger, type Logger} from './log/logger.js';
+import {watchConfig, type ConfigSource} from './reload.js';
 import {startSwitchboard, type Switchboard} from './switchboard.js';
 
 export interface HeadlessRun {
@@ -13,9 +14,10 @@ export interface HeadlessRun {
 
 /**
  * Runs switchboard without a UI until a signal arrives, then stops every backend before
- * exiting. A second signal, or a crash, leaves the rest to the reaper.
+ * exiting. A second signal, or a crash, leaves the rest to the reaper. Edits of the config
+ * file it came from, if any, are applied live.
  */
-export async function runHeadless(config: Config): Promise<HeadlessRun> {
+export async function runHeadless(config: Config, source?: ConfigSource): Promise<HeadlessRun> {
 	ensureWritableDirectory(config.server.logDir);
 	const logger = createLogger({level: config.server.logLevel, json: config.server.jsonLogs});
 	const reaper = new Reaper(Math.max(...config.models.map(model => model.stopGraceMs)), reason => {
@@ -29,6 +31,7 @@ export async function runHeadless(config: Config): Promise<HeadlessRun> {
 		throw error;
 	}
 
+	const watch = source && watchConfig(source, config, switchboard, logger);
 	let stopping = false;
 	const shutdown = (signal: string) => {
 		if (stopping) {
@@ -37,6 +40,7 @@ export async function runHeadless(config: Config): Promise<HeadlessRun> {
 		}
 
 		stopping = true;
+		watch?.stop();
 		logger.info({signal}, 'shutting down: stopping every backend');
 		void switchboard.close(`switchboard received ${signal}`).then(() => {
 			reaper.dismiss();

@@ -1,9 +1,10 @@
 import {KeyStore} from './access/key-store.js';
-import type {Config} from './config/types.js';
+import {changedSettings, liveServerSettings, settingName} from './config/changes.js';
+import type {Config, ServerConfig} from './config/types.js';
 import {handleAdmin} from './admin/router.js';
 import {DataPlaneBridge} from './dataplane/bridge.js';
 import type {ModelRoute} from './dataplane/protocol.js';
-import {Fleet} from './fleet/fleet.js';
+import {Fleet, type ReloadSummary} from './fleet/fleet.js';
 import type {Launch} from './launchers/types.js';
 import {backendOutput, type Logger} from './log/logger.js';
 import {PrometheusExporter} from './metrics/exporter.js';
@@ -15,8 +16,18 @@ export interface Switchboard {
 	/** Where the proxy listens, e.g. http://127.0.0.1:8100. */
 	readonly url: string;
 	readonly fleet: Fleet;
+	/**
+	 * Applies an edited config live: its models through Fleet.apply, and of [server] what the
+	 * running proxy can change (log level, body size limit); the rest needs a restart and is refused.
+	 */
+	apply(config: Config): ReloadReport;
 	/** Stops serving, then every backend. */
 	close(reason: string): Promise<void>;
+}
+
+export interface ReloadReport extends ReloadSummary {
+	/** [server] settings applied live. */
+	server: Array<keyof ServerConfig>;
 }
 
 /** How often the data plane reports traffic (idle timers and stats read it). */
@@ -41,7 +52,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 	const routes = (): ModelRoute[] => fleet.models.map(model => ({
 		name: model.name,
 		aliases: model.config.aliases,
-		servedName: model.config.servedName === model.name ? undefined : model.config.servedName,
+		servedName: model.servedName === model.name ? undefined : model.servedName,
 		state: model.state,
 		backends: model.backends(),
 		maxQueue: model.config.maxQueue,
@@ -75,11 +86,21 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 			return;
 		}
 
-		if (event.type !== 'model.state') {
+		if (event.type === 'backend.health') {
 			return;
 		}
 
 		watchBackends();
+		if (event.type === 'model.retired') {
+			fleetLog.info({model: event.model, reason: event.reason}, 'removed model stopped and forgotten');
+			return;
+		}
+
+		if (event.type !== 'model.state') {
+			// Added, removed or reconfigured: the routing table changes.
+			bridge?.routes(routes());
+			return;
+		}
 
 		const fields = {model: event.model, state: event.state, previous: event.previous, reason: event.reason};
 		if (event.state === 'failed') {
@@ -132,9 +153,30 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 	telemetry.monitor.start();
 	keys.watch();
 	const activeBridge = bridge;
+	let server = config.server;
 	return {
 		url,
 		fleet,
+		apply(next) {
+			const summary = fleet.apply(next);
+			// The keys file's contents are the key store's to reload; only another file is a change here.
+			const changed = changedSettings(server, next.server).filter(setting => setting !== 'keysFile' || server.keysFile?.path !== next.server.keysFile?.path);
+			const live = changed.filter(setting => liveServerSettings.has(setting));
+			const restart = changed.filter(setting => !liveServerSettings.has(setting));
+			if (live.length > 0) {
+				server = {...server, logLevel: next.server.logLevel, maxBodyBytes: next.server.maxBodyBytes, health: next.server.health};
+				telemetry.monitor.reconfigure(server.health);
+				logger.level = server.logLevel;
+				activeBridge.settings({maxBodyBytes: server.maxBodyBytes, logLevel: server.logLevel});
+			}
+
+			if (restart.length > 0) {
+				const names = restart.map(setting => `server.${settingName(setting)}`).join(', ');
+				summary.refused.push(`${names} changed, which needs a restart of switchboard; until then it keeps the values it started with.`);
+			}
+
+			return {...summary, server: live};
+		},
 		async close(reason) {
 			telemetry.monitor.stop();
 			keys.close();

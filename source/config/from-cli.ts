@@ -19,6 +19,8 @@ export interface ResolvedConfig {
 	config: Config;
 	/** The config file read, if any. */
 	file: string | undefined;
+	/** Reads that file again, with the same flags over it (live reload); undefined without a file. */
+	reload: (() => Config) | undefined;
 }
 
 /** Flags that describe the one model of the command-line mode; a config file says these per model. */
@@ -36,7 +38,7 @@ export function configFromCli({flags, command, given, cwd, env}: CliInput): Reso
 			throw new ConfigError('Give either a server command after `--` or --config/--backends, not both.');
 		}
 
-		return {config: configFromFlags(flags, command, env), file: undefined};
+		return {config: configFromFlags(flags, command, env), file: undefined, reload: undefined};
 	}
 
 	if (flags.config !== undefined && flags.backends !== undefined) {
@@ -58,6 +60,8 @@ export function configFromCli({flags, command, given, cwd, env}: CliInput): Reso
 	const {server} = config;
 	return {
 		file,
+		// This file even if another one appears where findConfigFile looks first.
+		reload: () => configFromCli({flags: {...flags, config: file, backends: undefined}, command, given, cwd, env}).config,
 		config: {
 			...config,
 			server: {

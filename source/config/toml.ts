@@ -76,6 +76,7 @@ function legacyConfig(legacy: LegacyFleet, file: string, env: NodeJS.ProcessEnv)
 			},
 			env: {},
 		}],
+		reloadIntervalMs: legacy.settings.configReloadIntervalMs,
 	};
 }
 

@@ -111,4 +111,6 @@ export interface ModelConfig {
 export interface Config {
 	server: ServerConfig;
 	models: ModelConfig[];
+	/** How often the file this came from is checked for edits, when the file says (servers.toml's config_reload_interval). */
+	reloadIntervalMs?: number | undefined;
 }

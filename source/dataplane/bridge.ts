@@ -1,4 +1,5 @@
 import {Worker} from 'node:worker_threads';
+import type {LogLevel} from '../config/types.js';
 import type {AdminReply, AdminRequest, BackendActivity, BackendLoad, ControlMessage, DataMessage, DataPlaneOptions, KeyTable, ModelActivity, ModelRoute} from './protocol.js';
 
 export interface BridgeHandlers {
@@ -46,6 +47,10 @@ export class DataPlaneBridge {
 
 	keys(table: KeyTable): void {
 		this.#send({type: 'keys', keys: table});
+	}
+
+	settings(settings: {maxBodyBytes: number; logLevel: LogLevel}): void {
+		this.#send({type: 'settings', ...settings});
 	}
 
 	failWaiters(model: string, message: string): void {

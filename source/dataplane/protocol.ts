@@ -116,14 +116,23 @@ export interface ModelActivity {
 }
 
 export type ControlMessage =
+	/**
+	 * Every model there is. A model left out was removed: its new requests get 404 and its held
+	 * ones get 404 at once, while those in flight finish (its activity is reported until they have).
+	 */
 	| {type: 'routes'; models: ModelRoute[]}
 	| {type: 'backend-loads'; loads: BackendLoad[]}
 	/** Replaces the key table; requests already admitted go on. */
 	| {type: 'keys'; keys: KeyTable}
 	/** The model could not be started: held requests get this error now. */
 	| {type: 'fail-waiters'; model: string; message: string}
-	/** Asks to take an idle model out of rotation; answered with `quiesced`. */
+	/**
+	 * Asks to take an idle model out of rotation; answered with `quiesced`. For a model no longer
+	 * in the routes, `ok` says whether its last requests have finished.
+	 */
 	| {type: 'quiesce'; id: number; model: string}
+	/** [server] settings a reload changes live. */
+	| {type: 'settings'; maxBodyBytes: number; logLevel: LogLevel}
 	| {type: 'admin-reply'; id: number; reply: AdminReply}
 	| {type: 'close'};
 

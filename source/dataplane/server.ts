@@ -20,14 +20,17 @@ const adminBodyLimit = 1024 * 1024;
 export class DataPlane implements RequestHost {
 	readonly #server: Server;
 	readonly #keys: KeyChecker;
-	readonly #slots = new Map<string, ModelSlot>();
+	#slots = new Map<string, ModelSlot>();
 	/** Every name a model answers to (its own and its aliases). */
 	readonly #names = new Map<string, ModelSlot>();
 	/** With one model every request is its, whatever name the client sends (llm-proxy-ondemand did the same). */
 	#onlySlot: ModelSlot | undefined;
+	/** Removed models with requests still in flight: kept to report their activity until those end. */
+	readonly #removed = new Map<string, ModelSlot>();
 	readonly #upstreams = new Map<string, Upstream>();
 	readonly #pendingAdmin = new Map<number, ServerResponse>();
-	readonly #logRequests: boolean;
+	#logRequests: boolean;
+	#maxBodyBytes: number;
 	#adminSequence = 0;
 	readonly #startedAtSeconds = Math.floor(Date.now() / 1000);
 	#closing = false;
@@ -41,6 +44,7 @@ export class DataPlane implements RequestHost {
 	) {
 		this.#keys = new KeyChecker(options.keys);
 		this.#logRequests = logger.isLevelEnabled('info');
+		this.#maxBodyBytes = options.maxBodyBytes;
 		// No request timeout: a held upload stays unread until its model is ready, for up to max_wait.
 		this.#server = createServer({noDelay: true, requestTimeout: 0}, this.#onRequest);
 	}
@@ -91,12 +95,20 @@ export class DataPlane implements RequestHost {
 
 			case 'quiesce': {
 				const slot = this.#slots.get(message.model);
-				const ok = slot !== undefined && slot.inflight === 0;
-				if (ok) {
+				// A removed model is out of rotation already: only whether its last requests ended is asked.
+				const ok = slot ? slot.inflight === 0 : (this.#removed.get(message.model)?.inflight ?? 0) === 0;
+				if (ok && slot) {
 					slot.upstreams = [];
 				}
 
 				this.post({type: 'quiesced', id: message.id, ok});
+				break;
+			}
+
+			case 'settings': {
+				this.#maxBodyBytes = message.maxBodyBytes;
+				this.logger.level = message.logLevel;
+				this.#logRequests = this.logger.isLevelEnabled('info');
 				break;
 			}
 
@@ -182,16 +194,16 @@ export class DataPlane implements RequestHost {
 		const contentType = headers['content-type'];
 		if (contentType === undefined || !contentType.includes('json')) {
 			// Uploads (audio, files) stream through untouched, counted against the size limit as they go.
-			if (Number(headers['content-length']) > this.options.maxBodyBytes) {
-				this.#reject(req, res, proxyErrors.bodyTooLarge, `Request body exceeds the limit of ${this.options.maxBodyBytes} bytes.`, access.user);
+			if (Number(headers['content-length']) > this.#maxBodyBytes) {
+				this.#reject(req, res, proxyErrors.bodyTooLarge, `Request body exceeds the limit of ${this.#maxBodyBytes} bytes.`, access.user);
 				return;
 			}
 
-			this.#admit(req, res, access, undefined, limitedBody(req, this.options.maxBodyBytes));
+			this.#admit(req, res, access, undefined, limitedBody(req, this.#maxBodyBytes));
 			return;
 		}
 
-		readBody(req, this.options.maxBodyBytes).then(body => {
+		readBody(req, this.#maxBodyBytes).then(body => {
 			const only = this.#onlySlot;
 			if (only?.ready && only.servedName === undefined && only.aliases.length === 0 && only.routing.policy !== 'session' && access.allows(only.name)) {
 				// One model, ready, nothing to rewrite or to route by: the body's `model` changes nothing, and the backend validates the JSON.
@@ -339,6 +351,12 @@ export class DataPlane implements RequestHost {
 			return;
 		}
 
+		if (this.#slots.get(slot.name) !== slot) {
+			// A retry of a request in flight when its model was removed: nothing will serve it again.
+			request.fail(proxyErrors.notFound, removedMessage(slot.name));
+			return;
+		}
+
 		if (slot.queue.size === 0) {
 			// Before queueing: even a request the queue cannot take must wake the model.
 			this.post({type: 'demand', model: slot.name});
@@ -351,16 +369,18 @@ export class DataPlane implements RequestHost {
 
 	#applyRoutes(routes: ModelRoute[]): void {
 		const liveUrls = new Set<string>();
+		const slots = new Map<string, ModelSlot>();
 		for (const route of routes) {
-			let slot = this.#slots.get(route.name);
+			// A model added back while its last requests finish keeps its slot and counters.
+			let slot = this.#slots.get(route.name) ?? this.#removed.get(route.name);
 			if (slot) {
 				slot.update(route);
 			} else {
 				slot = new ModelSlot(route.name, route, this.random);
-				this.#slots.set(route.name, slot);
-				this.#onlySlot = this.#slots.size === 1 ? slot : undefined;
 			}
 
+			this.#removed.delete(route.name);
+			slots.set(route.name, slot);
 			slot.upstreams = route.backends.map(backend => {
 				liveUrls.add(backend.url);
 				return this.#upstream(backend.url, backend.capacity);
@@ -370,6 +390,13 @@ export class DataPlane implements RequestHost {
 					request.forward();
 				}
 			}
+		}
+
+		const removed = [...this.#slots.values()].filter(slot => !slots.has(slot.name));
+		this.#slots = slots;
+		this.#onlySlot = slots.size === 1 ? slots.values().next().value : undefined;
+		for (const slot of removed) {
+			this.#remove(slot);
 		}
 
 		this.#names.clear();
@@ -386,6 +413,18 @@ export class DataPlane implements RequestHost {
 				// close() lets requests already on the pool finish.
 				void upstream.pool.close();
 			}
+		}
+	}
+
+	/** A model no longer configured: it takes no request from now on, its held ones end now, those in flight finish. */
+	#remove(slot: ModelSlot): void {
+		slot.upstreams = [];
+		for (const request of slot.queue.take()) {
+			request.fail(proxyErrors.notFound, removedMessage(slot.name));
+		}
+
+		if (slot.inflight > 0) {
+			this.#removed.set(slot.name, slot);
 		}
 	}
 
@@ -436,6 +475,17 @@ export class DataPlane implements RequestHost {
 		for (const slot of this.#slots.values()) {
 			if (slot.dirty) {
 				models.push(slot.activity());
+			}
+		}
+
+		for (const slot of this.#removed.values()) {
+			if (slot.dirty) {
+				models.push(slot.activity());
+			}
+
+			// Its last request has ended and been reported: the fleet can stop its backend.
+			if (slot.inflight === 0) {
+				this.#removed.delete(slot.name);
 			}
 		}
 
@@ -495,6 +545,10 @@ function adminAccess(access: Access | undefined): AdminAccess {
 	}
 
 	return access.admin ? 'admin' : 'user';
+}
+
+function removedMessage(model: string): string {
+	return `The model \`${model}\` was removed from switchboard's configuration.`;
 }
 
 /** A percent-decoded path segment, or the segment as it is when it does not decode. */

@@ -19,6 +19,14 @@ export type FleetEvent =
 		reason: string | undefined;
 		at: number;
 	}
+	/** A reload added the model: requests can name it from now on. */
+	| {type: 'model.added'; model: string; at: number}
+	/** A reload replaced the model's settings (see FleetModel.reconfigure). */
+	| {type: 'model.updated'; model: string; at: number}
+	/** A reload removed the model: it takes no new request; those in flight finish (see Fleet.apply). */
+	| {type: 'model.removed'; model: string; at: number}
+	/** A removed model's backend is stopped and the fleet has forgotten it. */
+	| {type: 'model.retired'; model: string; reason: string; at: number}
 	| {type: 'log'; model: string; line: string; at: number};
 
 export type FleetListener = (event: FleetEvent) => void;

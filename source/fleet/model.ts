@@ -1,4 +1,5 @@
 import path from 'node:path';
+import {changedSettings, startSettings} from '../config/changes.js';
 import type {ModelConfig} from '../config/types.js';
 import {substitute} from '../launchers/command.js';
 import type {ExitInfo, Instance, Launch} from '../launchers/types.js';
@@ -65,7 +66,10 @@ export interface ReadyBackend {
 /** What the fleet, the admin API and the data-plane bridge need of any model, however it runs. */
 export interface FleetModel {
 	readonly name: string;
+	/** Its settings as last configured; a reload replaces them (see reconfigure). */
 	readonly config: ModelConfig;
+	/** The name its backend knows it by, which requests are rewritten to (undefined: not known). */
+	readonly servedName: string | undefined;
 	readonly state: ModelState;
 	readonly logs: LogRing;
 	demand(): void;
@@ -73,6 +77,11 @@ export interface FleetModel {
 	stop(reason: string): Promise<void>;
 	snapshot(): ModelSnapshot;
 	backends(): ReadyBackend[];
+	/**
+	 * Takes edited settings (same name and launcher). Returns those that wait for the backend's
+	 * next start: a running backend keeps the command, port, … it was started with.
+	 */
+	reconfigure(config: ModelConfig): Array<keyof ModelConfig>;
 }
 
 const logLinesInErrors = 15;
@@ -82,6 +91,9 @@ const maxPortRaces = 3;
 /** A model whose backend switchboard runs: started on demand, stopped when idle. */
 export class ManagedModel implements FleetModel {
 	readonly logs = new LogRing();
+	#config: ModelConfig;
+	/** The settings the current backend was started with; undefined while none runs. */
+	#launched: ModelConfig | undefined;
 	#state: ModelState = 'stopped';
 	#reason: string | undefined;
 	#instance: Instance | undefined;
@@ -105,10 +117,29 @@ export class ManagedModel implements FleetModel {
 	#portRaces = 0;
 	#restartAfterStop = false;
 
-	constructor(readonly config: ModelConfig, private readonly context: ModelContext) {}
+	constructor(config: ModelConfig, private readonly context: ModelContext) {
+		this.#config = config;
+	}
+
+	get config(): ModelConfig {
+		return this.#config;
+	}
 
 	get name(): string {
-		return this.config.name;
+		return this.#config.name;
+	}
+
+	get servedName(): string | undefined {
+		// A backend started with another command may serve another name, until it restarts.
+		const launched = this.#launched;
+		return launched && this.#waitingForStart(launched).length > 0 ? launched.servedName : this.#config.servedName;
+	}
+
+	reconfigure(config: ModelConfig): Array<keyof ModelConfig> {
+		this.#config = config;
+		// A new idle timeout counts from the same last request (and stops the model at once if that is long enough ago).
+		this.#scheduleIdleStop();
+		return this.#launched ? this.#waitingForStart(this.#launched) : [];
 	}
 
 	get state(): ModelState {
@@ -160,9 +191,11 @@ export class ManagedModel implements FleetModel {
 			return;
 		}
 
+		// Edits made from here on wait for the next start.
+		const config = this.#config;
 		let port: number;
 		try {
-			port = await this.context.allocatePort(this.config);
+			port = await this.context.allocatePort(config);
 		} catch (error) {
 			this.#failBeforeLaunch(generation, (error as Error).message);
 			return;
@@ -173,7 +206,7 @@ export class ManagedModel implements FleetModel {
 			return;
 		}
 
-		const {config} = this;
+		this.#launched = config;
 		this.#port = port;
 		this.#command = substitute(config.command, config.host, port);
 		this.#logPath = path.join(this.context.logDir, `${safeFileName(this.name)}-${fileTimestamp(this.#startedAt ?? 0)}-${port}.log`);
@@ -236,7 +269,7 @@ export class ManagedModel implements FleetModel {
 			command: this.#command,
 			startedAt: this.#startedAt,
 			readyAt: this.#readyAt,
-			idleTimeoutMs: this.config.idleTimeoutMs,
+			idleTimeoutMs: this.#config.idleTimeoutMs,
 			idleStopAt: this.#idleStopAt,
 			...this.#traffic,
 		};
@@ -275,11 +308,13 @@ export class ManagedModel implements FleetModel {
 		const loading = this.#state === 'loading';
 		const reason = this.#withLogTail(`${this.name} ${info.description} ${loading ? 'while loading' : 'while serving'}.`);
 		const port = this.#port;
+		// The settings this instance was started with, not edits made since.
+		const launched = this.#launched ?? this.#config;
 		const next = ++this.#generation;
 		this.#clearTimers();
 		// The leader is gone; what it started may take a moment longer.
 		const retired = this.#retire();
-		const lostPortRace = loading && port !== undefined && this.config.port === undefined
+		const lostPortRace = loading && port !== undefined && launched.port === undefined
 			&& this.#portRaces < maxPortRaces && /address already in use|EADDRINUSE/i.test(reason);
 		if (!lostPortRace) {
 			this.#setState('failed', reason);
@@ -288,7 +323,7 @@ export class ManagedModel implements FleetModel {
 
 		// Another process bound the port between our check and our backend's bind (two switchboards
 		// starting at once on one node): if the port is still taken once ours is gone, try another.
-		void retired.then(async () => this.context.portInUse(this.config.host, port)).then(taken => {
+		void retired.then(async () => this.context.portInUse(launched.host, port)).then(taken => {
 			if (next !== this.#generation) {
 				return;
 			}
@@ -331,7 +366,7 @@ export class ManagedModel implements FleetModel {
 			this.#idleStopAt = undefined;
 		}
 
-		const {idleTimeoutMs} = this.config;
+		const {idleTimeoutMs} = this.#config;
 		if (this.#state !== 'ready' || idleTimeoutMs === 0 || this.#traffic.inflight > 0) {
 			return;
 		}
@@ -356,7 +391,7 @@ export class ManagedModel implements FleetModel {
 			return;
 		}
 
-		await this.stop(`idle for ${formatDuration(this.config.idleTimeoutMs)}`);
+		await this.stop(`idle for ${formatDuration(this.#config.idleTimeoutMs)}`);
 	}
 
 	#setState(state: ModelState, reason: string | undefined): void {
@@ -382,6 +417,7 @@ export class ManagedModel implements FleetModel {
 		const instance = this.#instance;
 		const port = this.#port;
 		this.#instance = undefined;
+		this.#launched = undefined;
 		const previous = this.#teardown;
 		this.#teardown = (async () => {
 			await previous;
@@ -391,6 +427,13 @@ export class ManagedModel implements FleetModel {
 			}
 		})();
 		return this.#teardown;
+	}
+
+	/** The settings changed since `launched` that only a start applies. */
+	#waitingForStart(launched: ModelConfig): Array<keyof ModelConfig> {
+		const changed = changedSettings(launched, this.#config);
+		// While the backend runs as it was started, requests keep the name it serves (see servedName).
+		return changed.some(setting => startSettings.has(setting)) ? changed.filter(setting => startSettings.has(setting) || setting === 'servedName') : [];
 	}
 
 	#clearTimers(): void {

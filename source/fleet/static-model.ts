@@ -12,14 +12,31 @@ export class StaticModel implements FleetModel {
 	readonly logs = new LogRing();
 	#state: ModelState = 'ready';
 	#traffic: ModelTraffic = {inflight: 0, queued: 0, requests: 0, errors: 0, lastArrivedAt: 0, lastEndedAt: 0};
-	readonly #backends: ReadyBackend[];
+	#config: ModelConfig;
+	#backends: ReadyBackend[];
 
-	constructor(readonly config: ModelConfig, private readonly context: {clock: Clock; events: FleetEvents}) {
-		this.#backends = config.backends.map(backend => ({id: backend.url, url: backend.url, capacity: backend.capacity}));
+	constructor(config: ModelConfig, private readonly context: {clock: Clock; events: FleetEvents}) {
+		this.#config = config;
+		this.#backends = readyBackends(config);
+	}
+
+	get config(): ModelConfig {
+		return this.#config;
 	}
 
 	get name(): string {
-		return this.config.name;
+		return this.#config.name;
+	}
+
+	get servedName(): string | undefined {
+		return this.#config.servedName;
+	}
+
+	/** Everything applies at once: the data plane routes to the new backend list (see DataPlane.#applyRoutes). */
+	reconfigure(config: ModelConfig): Array<keyof ModelConfig> {
+		this.#config = config;
+		this.#backends = readyBackends(config);
+		return [];
 	}
 
 	get state(): ModelState {
@@ -69,4 +86,8 @@ export class StaticModel implements FleetModel {
 		this.#state = state;
 		this.context.events.emit({type: 'model.state', model: this.name, state, previous, reason, at: this.context.clock.now()});
 	}
+}
+
+function readyBackends(config: ModelConfig): ReadyBackend[] {
+	return config.backends.map(backend => ({id: backend.url, url: backend.url, capacity: backend.capacity}));
 }

@@ -14,6 +14,16 @@ export function substitute(command: readonly string[], host: string, port: numbe
 	return command.map(argument => argument.replaceAll('{host}', host).replaceAll('{port}', String(port)));
 }
 
+/**
+ * The warning a command deserves, if any: with `{port}` but no `{host}` the backend picks its
+ * own interface (vLLM: all of them) and can be reached without switchboard's API key.
+ */
+export function unboundHostWarning(model: string, command: readonly string[]): string | undefined {
+	return command.some(argument => argument.includes('{port}')) && !command.some(argument => argument.includes('{host}'))
+		? `the command of ${model} has {port} but no {host}: the backend picks its own interface (vLLM: all of them) and can be reached without switchboard's API key; add --host {host}`
+		: undefined;
+}
+
 /** The executable a command would run, or undefined when there is none on PATH. */
 export function resolveExecutable(file: string, searchPath = process.env['PATH'] ?? ''): string | undefined {
 	const candidates = file.includes('/')

@@ -60,7 +60,7 @@ export class BackendMonitor<Metrics extends ScrapedLoad> {
 	#stopped = false;
 
 	constructor(
-		public config: HealthConfig,
+		private config: HealthConfig,
 		private readonly clock: Clock,
 		private readonly probe: Probe,
 		private readonly readLoad: ReadLoad<Metrics>,
@@ -112,6 +112,17 @@ export class BackendMonitor<Metrics extends ScrapedLoad> {
 		}
 	}
 
+	/** New settings (a live reload): the next round comes one new interval from now, or none when checks are off. */
+	reconfigure(config: HealthConfig): void {
+		if (this.#timer) {
+			this.clock.clearTimeout(this.#timer);
+			this.#timer = undefined;
+		}
+
+		this.config = config;
+		this.start();
+	}
+
 	/** One round: every backend not still being checked is checked now. */
 	async checkAll(): Promise<void> {
 		const due = [...this.#backends.values()].filter(backend => !backend.checking);
@@ -128,14 +139,16 @@ export class BackendMonitor<Metrics extends ScrapedLoad> {
 	}
 
 	#schedule(): void {
-		this.#timer = this.clock.setTimeout(() => {
+		const timer = this.clock.setTimeout(() => {
 			void this.checkAll().finally(() => {
-				if (!this.#stopped) {
+				// Not when stopped, or when a reconfigure has scheduled rounds of its own meanwhile.
+				if (!this.#stopped && this.#timer === timer) {
 					this.#schedule();
 				}
 			});
 		}, this.config.intervalMs);
-		this.#timer.unref?.();
+		timer.unref?.();
+		this.#timer = timer;
 	}
 
 	async #check(backend: BackendHealth<Metrics> & {pingPath: string; checking: boolean}): Promise<void> {

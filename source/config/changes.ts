@@ -1,0 +1,33 @@
+import {isDeepStrictEqual} from 'node:util';
+import type {ModelConfig, ServerConfig} from './types.js';
+
+/*
+ * What differs between two versions of the configuration, named as the file names it, so that a
+ * live reload can say what it applied and what waits for a restart.
+ */
+
+/**
+ * Settings a local backend is started with: a change reaches a backend that runs already at its
+ * next start (a reload never kills a backend under its requests).
+ */
+export const startSettings: ReadonlySet<keyof ModelConfig> = new Set<keyof ModelConfig>(['command', 'env', 'host', 'port', 'portBase', 'pingPath', 'startupTimeoutMs', 'stopGraceMs']);
+
+/** [server] settings the running proxy takes live; the others (its address, keys, log dir) need a restart. */
+export const liveServerSettings: ReadonlySet<keyof ServerConfig> = new Set<keyof ServerConfig>(['logLevel', 'maxBodyBytes', 'health']);
+
+/** Keys whose TOML name is not their field's name in snake case. */
+const tomlNames: Partial<Record<string, string>> = {
+	maxBodyBytes: 'max_body_size',
+	adminKeys: 'admin_key',
+	health: 'health_checks, health_interval, health_timeout or unhealthy_after',
+};
+
+/** The key in switchboard.toml that sets a field: `idleTimeoutMs` is `idle_timeout`. */
+export function settingName(field: string): string {
+	return tomlNames[field] ?? field.replace(/Ms$/, '').replaceAll(/[A-Z]/g, letter => `_${letter.toLowerCase()}`);
+}
+
+/** The fields whose values differ, in the order of `after`'s keys. */
+export function changedSettings<T extends object>(before: T, after: T): Array<keyof T> {
+	return (Object.keys(after) as Array<keyof T>).filter(key => !isDeepStrictEqual(before[key], after[key]));
+}

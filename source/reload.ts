@@ -1,0 +1,101 @@
+import {unwatchFile, watchFile, type Stats} from 'node:fs';
+import {settingName} from './config/changes.js';
+import type {Config} from './config/types.js';
+import type {ModelChange} from './fleet/fleet.js';
+import {unboundHostWarning} from './launchers/command.js';
+import type {Logger} from './log/logger.js';
+import type {ReloadReport, Switchboard} from './switchboard.js';
+
+/** How often the file is checked when it does not say itself (servers.toml's config_reload_interval). */
+export const defaultReloadIntervalMs = 1000;
+
+export interface ConfigSource {
+	file: string;
+	/** Reads and validates the file as at startup; throws a ConfigError saying what is wrong. */
+	load(): Config;
+}
+
+export interface ConfigWatch {
+	stop(): void;
+}
+
+/**
+ * Applies every edit of the config file switchboard was started from, live; an edit that does
+ * not load is reported and the running configuration stays. The file's stat is polled
+ * (fs.watchFile) rather than watched through inotify: editors that save by writing a new file
+ * and renaming it over the old one leave an inotify watch on a file that is gone. The poll never
+ * keeps the process alive.
+ */
+export function watchConfig(source: ConfigSource, initial: Config, switchboard: Pick<Switchboard, 'apply'>, logger: Logger): ConfigWatch {
+	let intervalMs = initial.reloadIntervalMs ?? defaultReloadIntervalMs;
+	const onChange = (current: Stats, previous: Stats): void => {
+		// watchFile reports any change of the stat, reads (atime) included; a new inode is a file renamed over it.
+		if (current.mtimeMs === previous.mtimeMs && current.size === previous.size && current.ino === previous.ino) {
+			return;
+		}
+
+		const config = reloadConfig(source, switchboard, logger);
+		const wanted = config?.reloadIntervalMs ?? defaultReloadIntervalMs;
+		if (config && wanted !== intervalMs) {
+			// A watcher keeps the interval it was started with.
+			unwatchFile(source.file, onChange);
+			intervalMs = wanted;
+			watch();
+		}
+	};
+
+	const watch = (): void => {
+		watchFile(source.file, {interval: intervalMs, persistent: false}, onChange);
+	};
+
+	watch();
+	return {
+		stop() {
+			unwatchFile(source.file, onChange);
+		},
+	};
+}
+
+/** Loads the file and applies it, logging what changed; undefined (and one error line) when it does not load. */
+export function reloadConfig(source: ConfigSource, switchboard: Pick<Switchboard, 'apply'>, logger: Logger): Config | undefined {
+	let config: Config;
+	try {
+		config = source.load();
+	} catch (error) {
+		logger.error({file: source.file}, `config not reloaded, the running configuration stays: ${(error as Error).message}`);
+		return undefined;
+	}
+
+	const report = switchboard.apply(config);
+	logger.info({file: source.file, added: report.added, removed: report.removed, changed: report.changed.map(change => change.name)}, describeReload(report));
+	for (const refusal of report.refused) {
+		logger.warn({file: source.file}, refusal);
+	}
+
+	const commandChanged = new Set(report.changed.filter(change => change.settings.includes('command')).map(change => change.name));
+	for (const model of config.models) {
+		const warning = report.added.includes(model.name) || commandChanged.has(model.name) ? unboundHostWarning(model.name, model.command) : undefined;
+		if (warning) {
+			logger.warn({model: model.name}, warning);
+		}
+	}
+
+	return config;
+}
+
+/** `config reloaded: added qwen, removed llama (draining), changed mistral (idle_timeout)`. */
+export function describeReload(report: ReloadReport): string {
+	const parts = [
+		...report.added.map(name => `added ${name}`),
+		...report.removed.map(name => `removed ${name} (draining)`),
+		...report.changed.map(change => `changed ${change.name} (${describeChange(change)})`),
+		...report.server.map(setting => `changed server.${settingName(setting)}`),
+	];
+	return `config reloaded: ${parts.length === 0 ? 'nothing changed' : parts.join(', ')}`;
+}
+
+function describeChange({settings, atNextStart}: ModelChange): string {
+	const now = settings.filter(setting => !atNextStart.includes(setting)).map(settingName).join(', ');
+	const later = atNextStart.length > 0 ? `${atNextStart.map(settingName).join(', ')}: at its next start` : '';
+	return [now, later].filter(Boolean).join('; ');
+}
