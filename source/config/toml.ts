@@ -182,7 +182,7 @@ function resolveModel(model: ModelEntry, defaults: ModelSettings): ModelConfig {
 		aliases: model.aliases ?? [],
 		launcher: setting('launcher') ?? (model.backends ? 'static' : 'local'),
 		command,
-		backends: (model.backends ?? []).map(backend => ({url: backend.url, capacity: backend.capacity ?? defaultCapacity})),
+		backends: (model.backends ?? []).map(backend => ({url: backend.url, capacity: backend.capacity ?? setting('capacity') ?? defaultCapacity})),
 		host: setting('host') ?? builtInModelSettings.host,
 		port: setting('port'),
 		portBase: setting('port_base') ?? defaultTargetPortBase,

@@ -72,6 +72,8 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 		}
 
 		this.#upstream = upstream;
+		// Until undici starts this attempt, an error it reports comes without a controller: it must still count.
+		this.#controller = undefined;
 		this.#sentAt = now;
 		this.#firstByteAt = 0;
 		upstream.begin();
@@ -105,7 +107,7 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 			return;
 		}
 
-		if ((statusCode === 502 || statusCode === 503) && this.#canTryAnother()) {
+		if ((statusCode === 502 || statusCode === 503) && this.#canTryAnother(this.#upstream)) {
 			// Overloaded or broken, and nothing reached the client yet: another replica gets it.
 			this.#retryElsewhere(controller);
 			return;
@@ -170,7 +172,7 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 			}
 
 			upstream?.failed(this.host.now());
-			if (this.#canTryAnother()) {
+			if (this.#canTryAnother(upstream)) {
 				this.#retryAfterBackoff(upstream);
 				return;
 			}
@@ -215,12 +217,22 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 		this.#controller?.abort(new Error('client disconnected'));
 	};
 
-	/** Another backend may take this request: nothing reached the client, the body can be sent again, attempts remain. */
-	#canTryAnother(): boolean {
-		return !this.res.headersSent
-			&& isReplayable(this.body)
-			&& (this.#tried?.length ?? 0) < this.slot.routing.retries
-			&& this.slot.upstreams.length > (this.#tried?.length ?? 0) + 1;
+	/**
+	 * Another backend may take this request: nothing reached the client, the body can be sent again,
+	 * attempts remain, and a healthy backend it has not failed on yet exists.
+	 */
+	#canTryAnother(failing: Upstream | undefined): boolean {
+		if (this.res.headersSent || !isReplayable(this.body) || (this.#tried?.length ?? 0) >= this.slot.routing.retries) {
+			return false;
+		}
+
+		for (const upstream of this.slot.upstreams) {
+			if (upstream !== failing && upstream.healthy && !this.#tried?.includes(upstream)) {
+				return true;
+			}
+		}
+
+		return false;
 	}
 
 	#retryElsewhere(controller: DispatchController): void {

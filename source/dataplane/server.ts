@@ -28,6 +28,8 @@ export class DataPlane implements RequestHost {
 	/** Removed models with requests still in flight: kept to report their activity until those end. */
 	readonly #removed = new Map<string, ModelSlot>();
 	readonly #upstreams = new Map<string, Upstream>();
+	/** Backends out of the routes whose last counts (and requests still in flight) are yet to be reported. */
+	readonly #retiring = new Set<Upstream>();
 	readonly #pendingAdmin = new Map<number, ServerResponse>();
 	#logRequests: boolean;
 	#maxBodyBytes: number;
@@ -264,7 +266,7 @@ export class DataPlane implements RequestHost {
 
 		const allowed = [...this.#names].filter(([, slot]) => access.allows(slot.name)).map(([name]) => `\`${name}\``).join(', ') || 'none for this key';
 		if (slot) {
-			this.#reject(req, res, proxyErrors.modelNotAllowed, `This API key may not use the model \`${slot.name}\`. Models it may use: ${allowed}.`, access.user);
+			this.#reject(req, res, proxyErrors.modelNotAllowed, `This API key may not use the model \`${model ?? slot.name}\`. Models it may use: ${allowed}.`, access.user);
 		} else if (model === undefined) {
 			this.#reject(req, res, proxyErrors.invalidParameter, `No model given: set \`model\` in the request body to one of ${allowed}.`, access.user);
 		} else {
@@ -294,9 +296,8 @@ export class DataPlane implements RequestHost {
 	/** `on_cold = "reject"`: the client hears at once that the model is not ready (and retries later); the model starts anyway. */
 	#rejectCold(request: ProxyRequest): void {
 		const {slot} = request;
-		if (slot.state === 'stopped' || slot.state === 'failed') {
-			this.post({type: 'demand', model: slot.name});
-		}
+		// Whatever the state (stopping, or out of rotation for a moment), the fleet starts it or already is.
+		this.post({type: 'demand', model: slot.name});
 
 		request.fail(proxyErrors.waitTimeout, `Model ${slot.name} is not loaded (${slot.state}); it is starting now, try again shortly.`, 10);
 	}
@@ -410,8 +411,9 @@ export class DataPlane implements RequestHost {
 		for (const [url, upstream] of this.#upstreams) {
 			if (!liveUrls.has(url)) {
 				this.#upstreams.delete(url);
-				// close() lets requests already on the pool finish.
+				// close() lets requests already on the pool finish; their counts are still reported.
 				void upstream.pool.close();
+				this.#retiring.add(upstream);
 			}
 		}
 	}
@@ -494,6 +496,17 @@ export class DataPlane implements RequestHost {
 			const report = upstream.report();
 			if (report) {
 				backends.push(report);
+			}
+		}
+
+		for (const upstream of this.#retiring) {
+			const report = upstream.report();
+			if (report) {
+				backends.push(report);
+			}
+
+			if (upstream.inflight === 0) {
+				this.#retiring.delete(upstream);
 			}
 		}
 

@@ -39,10 +39,20 @@ export interface BackendHealth<Metrics extends ScrapedLoad> {
 	scrapedAt: number | undefined;
 }
 
+/** What the monitor keeps of a backend besides what it shows. */
+type Watched<Metrics extends ScrapedLoad> = BackendHealth<Metrics> & {
+	pingPath: string;
+	checking: boolean;
+	checksWithoutMetrics: number;
+};
+
+/** A backend that answered 404 on /metrics is asked for it again after this many checks. */
+const metricsRetryChecks = 30;
+
 export interface MonitorEvents<Metrics extends ScrapedLoad> {
 	/** A backend became unhealthy (several failed checks in a row) or healthy again. */
 	health(backend: BackendHealth<Metrics>): void;
-	/** After each round of checks: the figures routing uses, for every backend. */
+	/** After each check: the figures routing uses, for the backends checked. */
 	loads(loads: BackendLoad[]): void;
 	/** A scrape succeeded (rates and histograms are derived from consecutive scrapes). */
 	scraped?(backend: BackendHealth<Metrics>, previous: {metrics: Metrics; at: number} | undefined): void;
@@ -51,11 +61,11 @@ export interface MonitorEvents<Metrics extends ScrapedLoad> {
 /**
  * Watches every ready backend on the control plane: scrapes its /metrics each interval (its
  * load for routing), and counts consecutive failed checks for its health. A slow backend only
- * delays its own check (each has a deadline, and one is never checked twice at once); requests
- * never wait for any of this.
+ * delays its own figures (each check has a deadline, and a backend is never checked twice at
+ * once); requests never wait for any of this.
  */
 export class BackendMonitor<Metrics extends ScrapedLoad> {
-	readonly #backends = new Map<string, BackendHealth<Metrics> & {pingPath: string; checking: boolean}>();
+	readonly #backends = new Map<string, Watched<Metrics>>();
 	#timer: Timer | undefined;
 	#stopped = false;
 
@@ -86,7 +96,7 @@ export class BackendMonitor<Metrics extends ScrapedLoad> {
 
 			this.#backends.set(url, {
 				model, url, pingPath, healthy: true, failures: 0, lastError: undefined, checkedAt: undefined,
-				hasMetrics: true, metrics: undefined, scrapedAt: undefined, checking: false,
+				hasMetrics: true, checksWithoutMetrics: 0, metrics: undefined, scrapedAt: undefined, checking: false,
 			});
 		}
 	}
@@ -123,39 +133,49 @@ export class BackendMonitor<Metrics extends ScrapedLoad> {
 		this.start();
 	}
 
-	/** One round: every backend not still being checked is checked now. */
+	/**
+	 * One round: every backend not still being checked is checked now. Each backend's figures go
+	 * to routing as soon as its own check ends, so a slow backend delays only itself.
+	 */
 	async checkAll(): Promise<void> {
 		const due = [...this.#backends.values()].filter(backend => !backend.checking);
-		await Promise.all(due.map(async backend => this.#check(backend)));
-		if (!this.#stopped) {
-			this.events.loads([...this.#backends.values()].map(backend => ({
-				url: backend.url,
-				healthy: backend.healthy,
-				running: backend.metrics?.running,
-				waiting: backend.metrics?.waiting,
-				kvCacheUsage: backend.metrics?.kvCacheUsage,
-			})));
-		}
+		await Promise.all(due.map(async backend => {
+			await this.#check(backend);
+			if (!this.#stopped && this.#backends.get(backend.url) === backend) {
+				this.events.loads([{
+					url: backend.url,
+					healthy: backend.healthy,
+					running: backend.metrics?.running,
+					waiting: backend.metrics?.waiting,
+					kvCacheUsage: backend.metrics?.kvCacheUsage,
+				}]);
+			}
+		}));
 	}
 
+	/** Rounds come every interval whatever the last one is still doing (a backend is never checked twice at once). */
 	#schedule(): void {
 		const timer = this.clock.setTimeout(() => {
-			void this.checkAll().finally(() => {
-				// Not when stopped, or when a reconfigure has scheduled rounds of its own meanwhile.
-				if (!this.#stopped && this.#timer === timer) {
-					this.#schedule();
-				}
-			});
+			// Not when stopped, or when a reconfigure has scheduled rounds of its own meanwhile.
+			if (!this.#stopped && this.#timer === timer) {
+				this.#schedule();
+				void this.checkAll();
+			}
 		}, this.config.intervalMs);
 		timer.unref?.();
 		this.#timer = timer;
 	}
 
-	async #check(backend: BackendHealth<Metrics> & {pingPath: string; checking: boolean}): Promise<void> {
+	async #check(backend: Watched<Metrics>): Promise<void> {
 		backend.checking = true;
 		const timeoutMs = Math.min(this.config.timeoutMs, this.config.intervalMs);
 		let failure: string | undefined;
 		try {
+			// A 404 may have been a proxy's or a rollout's: /metrics is asked again now and then.
+			if (!backend.hasMetrics && ++backend.checksWithoutMetrics >= metricsRetryChecks) {
+				backend.hasMetrics = true;
+			}
+
 			if (backend.hasMetrics) {
 				const {status, body} = await this.probe(`${backend.url}/metrics`, timeoutMs);
 				if (status === 200) {
@@ -163,6 +183,7 @@ export class BackendMonitor<Metrics extends ScrapedLoad> {
 				} else if (status === 404) {
 					// A server without metrics (or a proxy in front of one): its health comes from the ping path from now on.
 					backend.hasMetrics = false;
+					backend.checksWithoutMetrics = 0;
 					backend.metrics = undefined;
 				} else {
 					failure = `/metrics answered ${status}`;

@@ -58,7 +58,8 @@ export class Upstream {
 
 	/** Whether its last scrape says it is nearly full: routing goes elsewhere while another backend is not. */
 	crowded(kvCacheLimit: number, waitingLimit: number): boolean {
-		return this.scraped && (this.kvCacheUsage > kvCacheLimit || this.waiting > waitingLimit);
+		// Requests sent since the scrape count as waiting: a burst must not all go to the one uncrowded backend.
+		return this.scraped && (this.kvCacheUsage > kvCacheLimit || this.waiting + Math.max(0, this.inflight - this.inflightAtScrape) > waitingLimit);
 	}
 
 	/**

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import {mkdtempSync, writeFileSync} from 'node:fs';
+import {createServer, type AddressInfo} from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {after, describe, it} from 'node:test';
@@ -128,6 +129,40 @@ backends = [${three.map(sim => `{url = "${sim.url}"}`).join(', ')}]
 
 		assert.equal(sessions.size, 3, 'different sessions spread over the replicas');
 		assert.ok(switchboard.url);
+	});
+});
+
+describe('failover', () => {
+	it('a backend that drops the connection, then a refused one: the request ends with 502, it does not hang', async () => {
+		// Reads the request, then closes the socket without a byte of answer (a server dying mid-prefill).
+		const dropping = createServer(socket => {
+			socket.once('data', () => socket.destroy());
+		});
+		await new Promise<void>(resolve => dropping.listen(0, '127.0.0.1', resolve));
+		const closed = createServer();
+		await new Promise<void>(resolve => closed.listen(0, '127.0.0.1', resolve));
+		const closedPort = (closed.address() as AddressInfo).port;
+		await new Promise(resolve => closed.close(resolve));
+		try {
+			const {switchboard} = await start(`
+[server]
+health_checks = false
+[[models]]
+name = "m"
+routing = "round-robin"
+retry_backoff = 0
+backends = [{url = "http://127.0.0.1:${(dropping.address() as AddressInfo).port}"}, {url = "http://127.0.0.1:${closedPort}"}]
+`);
+			const statuses = await Promise.all(Array.from({length: 4}, async () => {
+				const response = await fetch(`${switchboard.url}/v1/chat/completions`, {method: 'POST', headers: {'content-type': 'application/json'}, body: '{"model":"m","messages":[]}', signal: AbortSignal.timeout(5000)});
+				await response.text();
+				return response.status;
+			}));
+			assert.deepEqual(statuses, [502, 502, 502, 502]);
+			await until(async () => (await getJson<LoadStats>(`${switchboard.url}/load-stats`)).servers.every(server => server.detailed_metrics['in_flight'] === 0), 5000, 'nothing left in flight');
+		} finally {
+			dropping.close();
+		}
 	});
 });
 
