@@ -159,6 +159,10 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 		fleet,
 		apply(next) {
 			const summary = fleet.apply(next);
+			if (summary.added.length > 0 || summary.removed.length > 0) {
+				keys.modelsChanged(next.models.map(model => model.name));
+			}
+
 			// The keys file's contents are the key store's to reload; only another file is a change here.
 			const changed = changedSettings(server, next.server).filter(setting => setting !== 'keysFile' || server.keysFile?.path !== next.server.keysFile?.path);
 			const live = changed.filter(setting => liveServerSettings.has(setting));

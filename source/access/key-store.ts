@@ -19,7 +19,7 @@ export class KeyStore {
 
 	constructor(
 		private readonly server: ServerConfig,
-		private readonly modelNames: readonly string[],
+		private modelNames: readonly string[],
 		private readonly logger: Logger,
 		private readonly publish: (table: KeyTable) => void,
 	) {
@@ -49,6 +49,23 @@ export class KeyStore {
 		this.publish(this.table);
 		this.logger.info({file, keys: this.#fileKeys.length}, 'keys file read');
 		return this.#fileKeys.length;
+	}
+
+	/**
+	 * The models changed (a live reload): the keys file is read again against them, so a key may
+	 * name a model added a moment ago.
+	 */
+	modelsChanged(modelNames: readonly string[]): void {
+		this.modelNames = modelNames;
+		if (this.file === undefined) {
+			return;
+		}
+
+		try {
+			this.reload();
+		} catch (error) {
+			this.logger.error({file: this.file, reason: (error as Error).message}, 'keys file not applied: the keys read before stay valid');
+		}
 	}
 
 	/**
