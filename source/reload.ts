@@ -1,9 +1,9 @@
-import {unwatchFile, watchFile, type Stats} from 'node:fs';
 import {settingName} from './config/changes.js';
 import type {Config} from './config/types.js';
 import type {ModelChange} from './fleet/fleet.js';
 import {unboundHostWarning} from './launchers/command.js';
 import type {Logger} from './log/logger.js';
+import {watchFileChanges} from './util/file-watch.js';
 import type {ReloadReport, Switchboard} from './switchboard.js';
 
 /** How often the file is checked when it does not say itself (servers.toml's config_reload_interval). */
@@ -20,40 +20,20 @@ export interface ConfigWatch {
 }
 
 /**
- * Applies every edit of the config file switchboard was started from, live; an edit that does
- * not load is reported and the running configuration stays. The file's stat is polled
- * (fs.watchFile) rather than watched through inotify: editors that save by writing a new file
- * and renaming it over the old one leave an inotify watch on a file that is gone. The poll never
- * keeps the process alive.
+ * Applies every edit of the config file switchboard was started from, live (see watchFileChanges);
+ * an edit that does not load is reported and the running configuration stays.
  */
 export function watchConfig(source: ConfigSource, initial: Config, switchboard: Pick<Switchboard, 'apply'>, logger: Logger): ConfigWatch {
 	let intervalMs = initial.reloadIntervalMs ?? defaultReloadIntervalMs;
-	const onChange = (current: Stats, previous: Stats): void => {
-		// watchFile reports any change of the stat, reads (atime) included; a new inode is a file renamed over it.
-		if (current.mtimeMs === previous.mtimeMs && current.size === previous.size && current.ino === previous.ino) {
-			return;
-		}
-
+	const watch = watchFileChanges(source.file, intervalMs, () => {
 		const config = reloadConfig(source, switchboard, logger);
 		const wanted = config?.reloadIntervalMs ?? defaultReloadIntervalMs;
 		if (config && wanted !== intervalMs) {
-			// A watcher keeps the interval it was started with.
-			unwatchFile(source.file, onChange);
 			intervalMs = wanted;
-			watch();
+			watch.setInterval(intervalMs);
 		}
-	};
-
-	const watch = (): void => {
-		watchFile(source.file, {interval: intervalMs, persistent: false}, onChange);
-	};
-
-	watch();
-	return {
-		stop() {
-			unwatchFile(source.file, onChange);
-		},
-	};
+	});
+	return watch;
 }
 
 /** Loads the file and applies it, logging what changed; undefined (and one error line) when it does not load. */

@@ -1,8 +1,9 @@
-import {statSync, unwatchFile, watchFile, type Stats} from 'node:fs';
+import type {Stats} from 'node:fs';
 import {loadKeysFile} from '../config/keys-file.js';
 import type {ServerConfig, UserKey} from '../config/types.js';
 import type {KeyTable} from '../dataplane/protocol.js';
 import type {Logger} from '../log/logger.js';
+import {watchFileChanges, type FileWatch} from '../util/file-watch.js';
 import {keyTable} from './key-table.js';
 
 /** How often the keys file is checked for changes. */
@@ -14,8 +15,7 @@ const pollIntervalMs = 1000;
  */
 export class KeyStore {
 	#fileKeys: readonly UserKey[];
-	/** The file as last looked at, to tell an edit from a poll that found nothing new. */
-	#seen: Stats | undefined;
+	#watch: FileWatch | undefined;
 
 	constructor(
 		private readonly server: ServerConfig,
@@ -57,47 +57,23 @@ export class KeyStore {
 	 */
 	modelsChanged(modelNames: readonly string[]): void {
 		this.modelNames = modelNames;
-		if (this.file === undefined) {
-			return;
-		}
-
-		try {
-			this.reload();
-		} catch (error) {
-			this.logger.error({file: this.file, reason: (error as Error).message}, 'keys file not applied: the keys read before stay valid');
+		if (this.file !== undefined) {
+			this.#reloadOrKeep();
 		}
 	}
 
-	/**
-	 * Polls the file's status (fs.watchFile) rather than watching its inode: editors save by
-	 * writing a new file and renaming it over the old one, which inode watchers lose track of.
-	 */
 	watch(): void {
 		if (this.file !== undefined) {
-			// Compared with what the file was now, not with watchFile's own first look, which comes
-			// a moment later: an edit made in between would otherwise never be seen.
-			this.#seen = statSync(this.file, {throwIfNoEntry: false});
-			// Not persistent: the poll never keeps switchboard alive.
-			watchFile(this.file, {interval: pollIntervalMs, persistent: false}, this.#onChange);
+			this.#watch = watchFileChanges(this.file, pollIntervalMs, this.#onChange);
 		}
 	}
 
 	close(): void {
-		if (this.file !== undefined) {
-			unwatchFile(this.file, this.#onChange);
-		}
+		this.#watch?.stop();
 	}
 
-	readonly #onChange = (current: Stats): void => {
-		const seen = this.#seen;
-		if (seen && current.mtimeMs === seen.mtimeMs && current.size === seen.size && current.ino === seen.ino) {
-			// Read, not changed.
-			return;
-		}
-
-		this.#seen = current;
-
-		if (current.nlink === 0) {
+	readonly #onChange = (current: Stats | undefined): void => {
+		if (current === undefined) {
 			// The old keys stay: a file gone for a moment (a deploy, a checkout, a save by some
 			// tools) must not lock everyone out, and letting everyone in would be worse. Keys are
 			// revoked by taking them out of the file; this line says so.
@@ -105,10 +81,14 @@ export class KeyStore {
 			return;
 		}
 
+		this.#reloadOrKeep();
+	};
+
+	#reloadOrKeep(): void {
 		try {
 			this.reload();
 		} catch (error) {
 			this.logger.error({file: this.file, reason: (error as Error).message}, 'keys file not applied: the keys read before stay valid');
 		}
-	};
+	}
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import {mkdtempSync, readFileSync, renameSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, renameSync, utimesSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {beforeEach, describe, it} from 'node:test';
@@ -286,6 +286,8 @@ describe('watching the config file', () => {
 	it('applies each save, in place or renamed over, at the interval the file asks for, until stopped', async () => {
 		const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'switchboard-watch-')), 'servers.toml');
 		writeFileSync(file, 'a');
+		// File times tick coarsely (a few ms): an older time keeps the first save, of the same size, from looking unchanged.
+		utimesSync(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
 		const source = {
 			file,
 			load(): Config {
