@@ -10,6 +10,7 @@ import {ModelSlot} from './model-slot.js';
 import type {AdminAccess, ControlMessage, DataMessage, DataPlaneOptions, ModelRoute} from './protocol.js';
 import {ProxyRequest, type RequestBody, type RequestHost} from './proxy-request.js';
 import {BodyTooLargeError, limitedBody, readBody} from './read-body.js';
+import {renameModel} from './rename-model.js';
 
 const adminBodyLimit = 1024 * 1024;
 
@@ -213,9 +214,10 @@ export class DataPlane implements RequestHost {
 				return;
 			}
 
+			const text = body.toString();
 			let parsed: {model?: unknown; user?: unknown} | null;
 			try {
-				parsed = JSON.parse(body.toString()) as {model?: unknown; user?: unknown} | null;
+				parsed = JSON.parse(text) as {model?: unknown; user?: unknown} | null;
 			} catch (error) {
 				this.#reject(req, res, proxyErrors.invalidJson, `The request body is not valid JSON: ${(error as Error).message}`, access.user);
 				return;
@@ -231,9 +233,8 @@ export class DataPlane implements RequestHost {
 			const backendName = slot.servedName ?? slot.name;
 			const renamed = model !== backendName && (slot.servedName !== undefined || (typeof model === 'string' && slot.aliases.includes(model)));
 			if (renamed && parsed && typeof parsed === 'object') {
-				// The backend knows the model by another name (served_name, or the client used an alias): the one place the proxy re-serialises a body.
-				parsed.model = backendName;
-				this.#forward(req, res, access, slot, Buffer.from(JSON.stringify(parsed)), session);
+				// The backend knows the model by another name (served_name, or the client used an alias): the one place the proxy rewrites a body.
+				this.#forward(req, res, access, slot, renameModel(text, parsed, backendName), session);
 				return;
 			}
 
