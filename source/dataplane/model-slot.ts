@@ -12,12 +12,14 @@ import type {ProxyRequest} from './proxy-request.js';
 export class ModelSlot {
 	readonly queue: HoldQueue<ProxyRequest>;
 	/** The fleet's word for the model's state, for `GET /v1/models`. */
-	state: string;
-	aliases: string[];
+	state = '';
+	aliases: string[] = [];
 	/** See ModelRoute.servedName. */
 	servedName: string | undefined;
-	maxWaitMs: number;
-	onCold: 'hold' | 'reject';
+	maxWaitMs = 0;
+	onCold: 'hold' | 'reject' = 'hold';
+	/** Its requests go out as they came: no name to rewrite, no session to read from the body. */
+	passThrough = false;
 	/** The ready backends; empty while the model is not ready or is being stopped. */
 	upstreams: Upstream[] = [];
 	readonly #picker: Picker;
@@ -31,12 +33,8 @@ export class ModelSlot {
 
 	constructor(readonly name: string, route: ModelRoute, random: () => number) {
 		this.queue = new HoldQueue(route.maxQueue);
-		this.state = route.state;
-		this.aliases = route.aliases;
-		this.servedName = route.servedName;
-		this.maxWaitMs = route.maxWaitMs;
-		this.onCold = route.onCold;
 		this.#picker = new Picker(route.routing, random);
+		this.update(route);
 	}
 
 	get ready(): boolean {
@@ -55,11 +53,17 @@ export class ModelSlot {
 		this.maxWaitMs = route.maxWaitMs;
 		this.onCold = route.onCold;
 		this.#picker.config = route.routing;
+		this.passThrough = route.servedName === undefined && route.aliases.length === 0 && route.routing.policy !== 'session';
 	}
 
 	/** Where a request goes next; undefined when no healthy backend is left to try. */
 	pick(request: PickRequest): Upstream | undefined {
 		return this.#picker.pick(this.upstreams, request);
+	}
+
+	/** Whether a backend other than `failing` is left for a retry (the picker's own rule of which may be chosen). */
+	canRetry(tried: readonly Upstream[] | undefined, failing: Upstream | undefined): boolean {
+		return this.#picker.hasCandidate(this.upstreams, tried, failing);
 	}
 
 	arrived(now: number): void {

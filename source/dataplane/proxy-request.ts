@@ -222,17 +222,10 @@ export class ProxyRequest implements Dispatcher.DispatchHandler, Waiter {
 	 * attempts remain, and a healthy backend it has not failed on yet exists.
 	 */
 	#canTryAnother(failing: Upstream | undefined): boolean {
-		if (this.res.headersSent || !isReplayable(this.body) || (this.#tried?.length ?? 0) >= this.slot.routing.retries) {
-			return false;
-		}
-
-		for (const upstream of this.slot.upstreams) {
-			if (upstream !== failing && upstream.healthy && !this.#tried?.includes(upstream)) {
-				return true;
-			}
-		}
-
-		return false;
+		return !this.res.headersSent
+			&& isReplayable(this.body)
+			&& (this.#tried?.length ?? 0) < this.slot.routing.retries
+			&& this.slot.canRetry(this.#tried, failing);
 	}
 
 	#retryElsewhere(controller: DispatchController): void {

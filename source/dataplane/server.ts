@@ -208,7 +208,7 @@ export class DataPlane implements RequestHost {
 
 		readBody(req, this.#maxBodyBytes).then(body => {
 			const only = this.#onlySlot;
-			if (only?.ready && only.servedName === undefined && only.aliases.length === 0 && only.routing.policy !== 'session' && access.allows(only.name)) {
+			if (only?.ready && only.passThrough && access.allows(only.name)) {
 				// One model, ready, nothing to rewrite or to route by: the body's `model` changes nothing, and the backend validates the JSON.
 				this.#forward(req, res, access, only, body, undefined);
 				return;

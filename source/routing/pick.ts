@@ -60,8 +60,13 @@ export class Picker {
 		}
 	}
 
+	/** Whether pick() could choose a backend other than `except`. */
+	hasCandidate(upstreams: readonly Upstream[], tried: readonly Upstream[] | undefined, except: Upstream | undefined): boolean {
+		return upstreams.some(upstream => upstream !== except && eligible(upstream, tried));
+	}
+
 	#tier(upstream: Upstream, request: PickRequest): number {
-		if (!upstream.healthy || request.tried?.includes(upstream)) {
+		if (!eligible(upstream, request.tried)) {
 			return noTier;
 		}
 
@@ -159,6 +164,11 @@ export class Picker {
 
 		return best;
 	}
+}
+
+/** Healthy, and not failed on by this request already. */
+function eligible(upstream: Upstream, tried: readonly Upstream[] | undefined): boolean {
+	return upstream.healthy && !tried?.includes(upstream);
 }
 
 /** Counting the request about to be sent as one more running. */
