@@ -5,6 +5,7 @@ import {handleAdmin} from './admin/router.js';
 import {DataPlaneBridge} from './dataplane/bridge.js';
 import type {ModelRoute} from './dataplane/protocol.js';
 import {Fleet, type ReloadSummary} from './fleet/fleet.js';
+import type {FleetModel} from './fleet/model.js';
 import type {Launch} from './launchers/types.js';
 import {backendOutput, type Logger} from './log/logger.js';
 import {PrometheusExporter} from './metrics/exporter.js';
@@ -49,17 +50,22 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 	const keys = new KeyStore(config.server, config.models.map(model => model.name), logger.child({component: 'keys'}), table => {
 		bridge?.keys(table);
 	});
-	const routes = (): ModelRoute[] => fleet.models.map(model => ({
-		name: model.name,
-		aliases: model.config.aliases,
-		servedName: model.servedName === model.name ? undefined : model.servedName,
-		state: model.state,
-		backends: model.backends(),
-		maxQueue: model.config.maxQueue,
-		maxWaitMs: model.config.maxWaitMs,
-		onCold: model.config.onCold,
-		routing: model.config.routing,
-	}));
+	const route = (model: FleetModel): ModelRoute => {
+		// Read once: it compares the running backend's settings with the model's.
+		const {servedName} = model;
+		return {
+			name: model.name,
+			aliases: model.config.aliases,
+			servedName: servedName === model.name ? undefined : servedName,
+			state: model.state,
+			backends: model.backends(),
+			maxQueue: model.config.maxQueue,
+			maxWaitMs: model.config.maxWaitMs,
+			onCold: model.config.onCold,
+			routing: model.config.routing,
+		};
+	};
+	const routes = (): ModelRoute[] => fleet.models.map(model => route(model));
 	const telemetry = new Telemetry(config.server.health, clock, httpProbe, {
 		health(backend) {
 			const fields = {model: backend.model, backend: backend.url, reason: backend.lastError};
@@ -90,17 +96,21 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 			return;
 		}
 
-		watchBackends();
 		if (event.type === 'model.retired') {
 			fleetLog.info({model: event.model, reason: event.reason}, 'removed model stopped and forgotten');
+			watchBackends();
 			return;
 		}
 
 		if (event.type !== 'model.state') {
-			// Added, removed or reconfigured: the routing table changes.
+			// Added, removed or reconfigured: the routing table changes now, before the fleet asks
+			// the data plane whether a removed model's last requests are done (see Fleet.apply).
 			bridge?.routes(routes());
+			watchBackends();
 			return;
 		}
+
+		watchBackends();
 
 		const fields = {model: event.model, state: event.state, previous: event.previous, reason: event.reason};
 		if (event.state === 'failed') {

@@ -1,5 +1,5 @@
 import type {ServerConfig, UserKey} from '../config/types.js';
-import {keyDigest} from '../dataplane/auth.js';
+import {keyDigest} from '../util/hash.js';
 import type {KeyGrant, KeyTable} from '../dataplane/protocol.js';
 
 /**

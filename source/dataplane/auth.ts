@@ -1,5 +1,5 @@
-import {createHash} from 'node:crypto';
 import {modelMatcher, type ModelMatcher} from '../config/model-patterns.js';
+import {keyDigest} from '../util/hash.js';
 import type {KeyTable} from './protocol.js';
 
 /** What a request's key lets it do. */
@@ -45,11 +45,6 @@ export class KeyChecker {
 
 		return this.#grants.get(keyDigest(key));
 	}
-}
-
-/** The SHA-256 of a key, hex, as the key table carries it. */
-export function keyDigest(key: string): string {
-	return createHash('sha256').update(key).digest('hex');
 }
 
 function bearerToken(authorization: string | undefined): string | undefined {

@@ -1,6 +1,5 @@
 import {Worker} from 'node:worker_threads';
-import type {LogLevel} from '../config/types.js';
-import type {AdminReply, AdminRequest, BackendActivity, BackendLoad, ControlMessage, DataMessage, DataPlaneOptions, KeyTable, ModelActivity, ModelRoute} from './protocol.js';
+import type {AdminReply, AdminRequest, BackendActivity, BackendLoad, ControlMessage, DataMessage, DataPlaneOptions, KeyTable, LiveSettings, ModelActivity, ModelRoute} from './protocol.js';
 
 export interface BridgeHandlers {
 	demand(model: string): void;
@@ -49,7 +48,7 @@ export class DataPlaneBridge {
 		this.#send({type: 'keys', keys: table});
 	}
 
-	settings(settings: {maxBodyBytes: number; logLevel: LogLevel}): void {
+	settings(settings: LiveSettings): void {
 		this.#send({type: 'settings', ...settings});
 	}
 

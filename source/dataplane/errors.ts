@@ -1,4 +1,5 @@
 import type {ServerResponse} from 'node:http';
+import {send} from './send.js';
 
 /** The error kinds the proxy itself answers with, each with OpenAI's `type` and a stable `code`. */
 export const proxyErrors = {
@@ -35,15 +36,5 @@ export function sendError(
 		return;
 	}
 
-	const body = errorBody(kind, message);
-	const headers: Record<string, string | number> = {
-		'content-type': 'application/json',
-		'content-length': Buffer.byteLength(body),
-	};
-	if (retryAfterSeconds !== undefined) {
-		headers['retry-after'] = Math.max(1, Math.ceil(retryAfterSeconds));
-	}
-
-	res.writeHead(kind.status, headers);
-	res.end(body);
+	send(res, kind.status, 'application/json', errorBody(kind, message), retryAfterSeconds === undefined ? undefined : {'retry-after': Math.max(1, Math.ceil(retryAfterSeconds))});
 }

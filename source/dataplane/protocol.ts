@@ -4,6 +4,7 @@
  * request: demand, routing tables, aggregated stats and admin RPC only.
  */
 import type {LogLevel, RoutingConfig} from '../config/types.js';
+import type {ReadyBackend} from '../fleet/model.js';
 
 export interface DataPlaneOptions {
 	host: string;
@@ -48,18 +49,11 @@ export interface ModelRoute {
 	/** The model's lifecycle state, shown by `GET /v1/models`. */
 	state: string;
 	/** Ready backends; empty while the model is stopped, starting or stopping. */
-	backends: BackendRoute[];
+	backends: ReadyBackend[];
 	maxQueue: number;
 	maxWaitMs: number;
 	onCold: 'hold' | 'reject';
 	routing: RoutingConfig;
-}
-
-export interface BackendRoute {
-	id: string;
-	url: string;
-	/** Its share of the model's load, relative to the model's other backends. */
-	capacity: number;
 }
 
 /** A backend's health and load as the control plane last saw them (health checks, /metrics scrapes). */
@@ -84,6 +78,12 @@ export interface BackendActivity {
 	/** Counts per bucket of metrics/rolling.ts: whole request, and until the first response byte. */
 	latencyCounts: number[];
 	ttftCounts: number[];
+}
+
+/** The [server] settings the data plane takes while it runs (a live reload). */
+export interface LiveSettings {
+	maxBodyBytes: number;
+	logLevel: LogLevel;
 }
 
 export interface AdminRequest {
@@ -132,7 +132,7 @@ export type ControlMessage =
 	 */
 	| {type: 'quiesce'; id: number; model: string}
 	/** [server] settings a reload changes live. */
-	| {type: 'settings'; maxBodyBytes: number; logLevel: LogLevel}
+	| ({type: 'settings'} & LiveSettings)
 	| {type: 'admin-reply'; id: number; reply: AdminReply}
 	| {type: 'close'};
 

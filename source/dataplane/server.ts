@@ -11,6 +11,7 @@ import type {AdminAccess, ControlMessage, DataMessage, DataPlaneOptions, ModelRo
 import {ProxyRequest, type RequestBody, type RequestHost} from './proxy-request.js';
 import {BodyTooLargeError, limitedBody, readBody} from './read-body.js';
 import {renameModel} from './rename-model.js';
+import {send} from './send.js';
 
 const adminBodyLimit = 1024 * 1024;
 
@@ -119,11 +120,7 @@ export class DataPlane implements RequestHost {
 				const res = this.#pendingAdmin.get(message.id);
 				this.#pendingAdmin.delete(message.id);
 				if (res && !res.destroyed) {
-					res.writeHead(message.reply.status, {
-						'content-type': message.reply.contentType,
-						'content-length': Buffer.byteLength(message.reply.body),
-					});
-					res.end(message.reply.body);
+					send(res, message.reply.status, message.reply.contentType, message.reply.body);
 				}
 
 				break;
@@ -321,7 +318,7 @@ export class DataPlane implements RequestHost {
 			status: slot.state,
 		});
 		if (path === '/v1/models' || path === '/v1/models/') {
-			this.#sendJson(res, 200, {object: 'list', data: [...this.#names].filter(([, slot]) => access.allows(slot.name)).map(([id, slot]) => card(id, slot))});
+			send(res, 200, 'application/json', JSON.stringify({object: 'list', data: [...this.#names].filter(([, slot]) => access.allows(slot.name)).map(([id, slot]) => card(id, slot))}));
 			return true;
 		}
 
@@ -332,18 +329,12 @@ export class DataPlane implements RequestHost {
 		const name = decodeOr(path.slice('/v1/models/'.length));
 		const slot = this.#names.get(name);
 		if (slot && access.allows(slot.name)) {
-			this.#sendJson(res, 200, card(name, slot));
+			send(res, 200, 'application/json', JSON.stringify(card(name, slot)));
 		} else {
 			sendError(res, proxyErrors.notFound, `The model \`${name}\` does not exist.`);
 		}
 
 		return true;
-	}
-
-	#sendJson(res: ServerResponse, status: number, value: unknown): void {
-		const body = JSON.stringify(value);
-		res.writeHead(status, {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)});
-		res.end(body);
 	}
 
 	hold(request: ProxyRequest): void {

@@ -39,6 +39,9 @@ export interface ModelTraffic {
 	lastEndedAt: number;
 }
 
+/** A model no request has reached yet. */
+export const noTraffic: Readonly<ModelTraffic> = {inflight: 0, queued: 0, requests: 0, errors: 0, lastArrivedAt: 0, lastEndedAt: 0};
+
 export interface ModelSnapshot extends ModelTraffic {
 	name: string;
 	state: ModelState;
@@ -57,7 +60,6 @@ export interface ModelSnapshot extends ModelTraffic {
 
 /** A backend requests can be sent to now. */
 export interface ReadyBackend {
-	id: string;
 	url: string;
 	/** Its share of the model's load, relative to the other backends. */
 	capacity: number;
@@ -102,7 +104,7 @@ export class ManagedModel implements FleetModel {
 	#command: string[] = [];
 	#startedAt: number | undefined;
 	#readyAt: number | undefined;
-	#traffic: ModelTraffic = {inflight: 0, queued: 0, requests: 0, errors: 0, lastArrivedAt: 0, lastEndedAt: 0};
+	#traffic = noTraffic;
 	/** Bumped at every start and stop, so late callbacks of an old instance are ignored. */
 	#generation = 0;
 	#startupTimer: Timer | undefined;
@@ -148,7 +150,7 @@ export class ManagedModel implements FleetModel {
 
 	backends(): ReadyBackend[] {
 		const url = this.#instance?.url;
-		return this.#state === 'ready' && url ? [{id: this.name, url, capacity: this.config.capacity}] : [];
+		return this.#state === 'ready' && url ? [{url, capacity: this.config.capacity}] : [];
 	}
 
 	/** Requests are waiting for this model. */

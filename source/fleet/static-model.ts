@@ -2,7 +2,7 @@ import type {ModelConfig} from '../config/types.js';
 import type {Clock} from '../util/clock.js';
 import type {FleetEvents} from './events.js';
 import {LogRing} from './log-ring.js';
-import type {FleetModel, ModelSnapshot, ModelState, ModelTraffic, ReadyBackend} from './model.js';
+import {noTraffic, type FleetModel, type ModelSnapshot, type ModelState, type ModelTraffic, type ReadyBackend} from './model.js';
 
 /**
  * A model served by servers someone else runs (vllm-router's servers.toml, the forwarder's ip.txt):
@@ -11,13 +11,11 @@ import type {FleetModel, ModelSnapshot, ModelState, ModelTraffic, ReadyBackend} 
 export class StaticModel implements FleetModel {
 	readonly logs = new LogRing();
 	#state: ModelState = 'ready';
-	#traffic: ModelTraffic = {inflight: 0, queued: 0, requests: 0, errors: 0, lastArrivedAt: 0, lastEndedAt: 0};
+	#traffic = noTraffic;
 	#config: ModelConfig;
-	#backends: ReadyBackend[];
 
 	constructor(config: ModelConfig, private readonly context: {clock: Clock; events: FleetEvents}) {
 		this.#config = config;
-		this.#backends = readyBackends(config);
 	}
 
 	get config(): ModelConfig {
@@ -35,7 +33,6 @@ export class StaticModel implements FleetModel {
 	/** Everything applies at once: the data plane routes to the new backend list (see DataPlane.#applyRoutes). */
 	reconfigure(config: ModelConfig): Array<keyof ModelConfig> {
 		this.#config = config;
-		this.#backends = readyBackends(config);
 		return [];
 	}
 
@@ -60,7 +57,7 @@ export class StaticModel implements FleetModel {
 	}
 
 	backends(): ReadyBackend[] {
-		return this.#state === 'ready' ? this.#backends : [];
+		return this.#state === 'ready' ? this.#config.backends : [];
 	}
 
 	snapshot(): ModelSnapshot {
@@ -70,7 +67,7 @@ export class StaticModel implements FleetModel {
 			reason: undefined,
 			pid: undefined,
 			port: undefined,
-			url: this.#backends[0]?.url,
+			url: this.#config.backends[0]?.url,
 			logPath: undefined,
 			command: [],
 			startedAt: undefined,
@@ -86,8 +83,4 @@ export class StaticModel implements FleetModel {
 		this.#state = state;
 		this.context.events.emit({type: 'model.state', model: this.name, state, previous, reason, at: this.context.clock.now()});
 	}
-}
-
-function readyBackends(config: ModelConfig): ReadyBackend[] {
-	return config.backends.map(backend => ({id: backend.url, url: backend.url, capacity: backend.capacity}));
 }

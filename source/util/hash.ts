@@ -1,3 +1,5 @@
+import {createHash} from 'node:crypto';
+
 /** FNV-1a, 32 bits: a cheap, well-spread hash of a short string (a URL, a session id). */
 export function hashString(text: string): number {
 	let hash = 0x81_1C_9D_C5;
@@ -18,4 +20,9 @@ export function mixHashes(a: number, b: number): number {
 	hash = Math.imul(hash, 0xC2_B2_AE_35);
 	hash ^= hash >>> 16;
 	return hash >>> 0;
+}
+
+/** The SHA-256 of an API key, hex: how keys are kept and looked up (never the key itself). */
+export function keyDigest(key: string): string {
+	return createHash('sha256').update(key).digest('hex');
 }

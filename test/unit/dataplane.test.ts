@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {KeyChecker, keyDigest} from '../../source/dataplane/auth.js';
+import {KeyChecker} from '../../source/dataplane/auth.js';
 import {endToEndHeaders} from '../../source/dataplane/headers.js';
 import {HoldQueue} from '../../source/dataplane/hold-queue.js';
+import {keyDigest} from '../../source/util/hash.js';
 
 describe('api keys', () => {
 	const table = (keys: string[]) => ({required: keys.length > 0, grants: keys.map(key => ({digest: keyDigest(key), user: undefined, models: undefined, admin: true}))});

@@ -15,12 +15,13 @@ import {parseKeysFile} from '../../source/config/keys-file.js';
 import {modelMatcher} from '../../source/config/model-patterns.js';
 import {parseConfig} from '../../source/config/toml.js';
 import type {Config, ServerConfig} from '../../source/config/types.js';
-import {KeyChecker, keyDigest} from '../../source/dataplane/auth.js';
+import {KeyChecker} from '../../source/dataplane/auth.js';
 import type {AdminAccess, KeyTable} from '../../source/dataplane/protocol.js';
 import {Fleet} from '../../source/fleet/fleet.js';
 import {PrometheusExporter} from '../../source/metrics/exporter.js';
 import {Telemetry} from '../../source/metrics/telemetry.js';
 import {systemClock} from '../../source/util/clock.js';
+import {keyDigest} from '../../source/util/hash.js';
 import {until} from '../helpers/switchboard-process.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'switchboard-keys-'));
