@@ -66,6 +66,16 @@ export class ModelSlot {
 		return this.#picker.hasCandidate(this.upstreams, tried, failing);
 	}
 
+	/** Every held request, out of the queue (to be forwarded or answered); the queue's size is news. */
+	takeHeld(): ProxyRequest[] {
+		const held = this.queue.take();
+		if (held.length > 0) {
+			this.dirty = true;
+		}
+
+		return held;
+	}
+
 	arrived(now: number): void {
 		this.inflight++;
 		this.requests++;

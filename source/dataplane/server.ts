@@ -90,7 +90,7 @@ export class DataPlane implements RequestHost {
 			}
 
 			case 'fail-waiters': {
-				for (const request of this.#slots.get(message.model)?.queue.take() ?? []) {
+				for (const request of this.#slots.get(message.model)?.takeHeld() ?? []) {
 					request.fail(proxyErrors.startFailed, message.message, 5);
 				}
 
@@ -379,7 +379,7 @@ export class DataPlane implements RequestHost {
 				return this.#upstream(backend.url, backend.capacity);
 			});
 			if (slot.ready) {
-				for (const request of slot.queue.take()) {
+				for (const request of slot.takeHeld()) {
 					request.forward();
 				}
 			}
@@ -413,7 +413,7 @@ export class DataPlane implements RequestHost {
 	/** A model no longer configured: it takes no request from now on, its held ones end now, those in flight finish. */
 	#remove(slot: ModelSlot): void {
 		slot.upstreams = [];
-		for (const request of slot.queue.take()) {
+		for (const request of slot.takeHeld()) {
 			request.fail(proxyErrors.notFound, removedMessage(slot.name));
 		}
 
@@ -512,7 +512,7 @@ export class DataPlane implements RequestHost {
 		clearInterval(this.#activityTimer);
 		this.#publishActivity();
 		for (const slot of this.#slots.values()) {
-			for (const request of slot.queue.take()) {
+			for (const request of slot.takeHeld()) {
 				request.fail(proxyErrors.shuttingDown, 'switchboard is shutting down.');
 			}
 		}

@@ -189,6 +189,26 @@ on_cold = "reject"
 		assert.equal(answer.model, 'org/model-a', 'the alias became the name the backend serves');
 	});
 
+	it('/metrics shows held requests as queued only until their model is ready', async () => {
+		const command = JSON.stringify([process.execPath, cliPath, 'sim', '--model', 'slow', '--token-rate', '5', '--startup-delay', '0.5']);
+		const {switchboard, openai} = await start(`
+[[models]]
+name = "slow"
+command = ${command}
+`);
+		const gauge = async (name: string) => {
+			const samples = parseMetrics(await (await fetch(`${switchboard.url}/metrics`)).text(), new Set([name]));
+			return samples.get(name)?.[0]?.value;
+		};
+
+		const generation = ask(openai, 'slow', {max_tokens: 30});
+		await until(async () => await gauge('switchboard_requests_queued') === 1, 5000, 'the request to be counted as held');
+		await until(async () => (await getJson<{state: string}>(`${switchboard.url}/health`)).state === 'ready', 20_000, 'the model to start');
+		await until(async () => await gauge('switchboard_requests_queued') === 0, 2000, 'the held request to count as sent, while it still runs');
+		assert.equal(await gauge('switchboard_requests_in_flight'), 1);
+		await generation;
+	});
+
 	it('/load-stats, /_backends and /metrics describe every backend', async () => {
 		const two = await replicas(2, 'm');
 		const {switchboard, openai} = await start(`
