@@ -1,5 +1,6 @@
 import {collectDefaultMetrics, Counter, Gauge, Registry, type Metric} from 'prom-client';
 import type {Fleet} from '../fleet/fleet.js';
+import type {ModelSnapshot} from '../fleet/model.js';
 import {latencyBucketsMs} from './rolling.js';
 import type {BackendView, Telemetry} from './telemetry.js';
 
@@ -10,61 +11,35 @@ const modelStates = ['stopped', 'loading', 'ready', 'draining', 'failed'] as con
  * health, load and latency per backend. Every value is read from the fleet and the telemetry when
  * scraped, so nothing is counted twice and nothing runs between scrapes.
  */
+type Labels = Record<string, string>;
+
+/** What one scrape reads, once, for every series. */
+interface Scrape {
+	models: ModelSnapshot[];
+	backends: BackendView[];
+}
+
 export class PrometheusExporter {
 	readonly #registry = new Registry();
+	#scrape: Scrape = {models: [], backends: []};
 
-	constructor(fleet: Fleet, telemetry: Telemetry) {
+	constructor(private readonly fleet: Fleet, private readonly telemetry: Telemetry) {
 		const registers = [this.#registry];
-		const views = () => fleet.models.flatMap(model => model.backends().map(backend => telemetry.view(model.name, backend.url)));
-		const perModel = (name: string, help: string, read: (snapshot: ReturnType<Fleet['snapshot']>[number]) => number, type: 'counter' | 'gauge') => {
+		const series = (type: 'counter' | 'gauge', name: string, help: string, labelNames: string[], rows: (scrape: Scrape) => Array<[Labels, number | undefined]>) => {
+			const scrape = () => this.#scrape;
 			const options = {
-				name, help, labelNames: ['model'], registers,
+				name, help, labelNames, registers,
 				collect(this: Counter | Gauge) {
 					this.reset();
-					for (const snapshot of fleet.snapshot()) {
-						const value = read(snapshot);
-						if (this instanceof Counter) {
-							this.inc({model: snapshot.name}, value);
-						} else {
-							this.set({model: snapshot.name}, value);
-						}
-					}
-				},
-			};
-			return type === 'counter' ? new Counter(options) : new Gauge(options);
-		};
-
-		perModel('switchboard_requests_total', 'Requests received per model (including those refused while it loaded).', snapshot => snapshot.requests, 'counter');
-		perModel('switchboard_request_errors_total', 'Requests per model answered with an error of 5xx.', snapshot => snapshot.errors, 'counter');
-		perModel('switchboard_requests_in_flight', 'Requests per model being served or held right now.', snapshot => snapshot.inflight, 'gauge');
-		perModel('switchboard_requests_queued', 'Requests per model held until it is ready.', snapshot => snapshot.queued, 'gauge');
-		new Gauge({
-			name: 'switchboard_model_state', help: '1 for the state each model is in.', labelNames: ['model', 'state'], registers,
-			collect() {
-				this.reset();
-				for (const snapshot of fleet.snapshot()) {
-					for (const state of modelStates) {
-						this.set({model: snapshot.name, state}, snapshot.state === state ? 1 : 0);
-					}
-				}
-			},
-		});
-
-		const perBackend = (name: string, help: string, read: (view: BackendView) => number | undefined, type: 'counter' | 'gauge') => {
-			const options = {
-				name, help, labelNames: ['model', 'backend'], registers,
-				collect(this: Counter | Gauge) {
-					this.reset();
-					for (const view of views()) {
-						const value = read(view);
+					for (const [labels, value] of rows(scrape())) {
 						if (value === undefined) {
 							continue;
 						}
 
 						if (this instanceof Counter) {
-							this.inc({model: view.model, backend: view.url}, value);
+							this.inc(labels, value);
 						} else {
-							this.set({model: view.model, backend: view.url}, value);
+							this.set(labels, value);
 						}
 					}
 				},
@@ -72,15 +47,26 @@ export class PrometheusExporter {
 			return type === 'counter' ? new Counter(options) : new Gauge(options);
 		};
 
-		perBackend('switchboard_backend_healthy', '1 while the backend passes its health checks.', view => view.health?.healthy === false ? 0 : 1, 'gauge');
-		perBackend('switchboard_backend_in_flight', 'Requests switchboard has in flight to the backend.', view => view.inflight, 'gauge');
-		perBackend('switchboard_backend_requests_total', 'Request attempts sent to the backend.', view => view.requests, 'counter');
-		perBackend('switchboard_backend_errors_total', 'Attempts that failed to connect or got a 5xx.', view => view.errors, 'counter');
-		perBackend('switchboard_backend_running', 'Requests running, from the backend\'s last /metrics scrape.', view => view.health?.metrics?.running, 'gauge');
-		perBackend('switchboard_backend_waiting', 'Requests waiting, from the backend\'s last /metrics scrape.', view => view.health?.metrics?.waiting, 'gauge');
-		perBackend('switchboard_backend_kv_cache_usage', 'KV-cache usage (0–1), from the backend\'s last /metrics scrape.', view => view.health?.metrics?.kvCacheUsage, 'gauge');
-		this.#histogram('switchboard_backend_request_duration_seconds', 'Time from sending a request to the backend until its response ended.', views, view => view.latencyCounts);
-		this.#histogram('switchboard_backend_first_byte_seconds', 'Time from sending a request to the backend until its first response byte (the time to first token of a stream).', views, view => view.ttftCounts);
+		const perModel = (type: 'counter' | 'gauge', name: string, help: string, read: (model: ModelSnapshot) => number) =>
+			series(type, name, help, ['model'], ({models}) => models.map(model => [{model: model.name}, read(model)]));
+		const perBackend = (type: 'counter' | 'gauge', name: string, help: string, read: (view: BackendView) => number | undefined) =>
+			series(type, name, help, ['model', 'backend'], ({backends}) => backends.map(view => [{model: view.model, backend: view.url}, read(view)]));
+
+		perModel('counter', 'switchboard_requests_total', 'Requests received per model (including those refused while it loaded).', model => model.requests);
+		perModel('counter', 'switchboard_request_errors_total', 'Requests per model answered with an error of 5xx.', model => model.errors);
+		perModel('gauge', 'switchboard_requests_in_flight', 'Requests per model being served or held right now.', model => model.inflight);
+		perModel('gauge', 'switchboard_requests_queued', 'Requests per model held until it is ready.', model => model.queued);
+		series('gauge', 'switchboard_model_state', '1 for the state each model is in.', ['model', 'state'], ({models}) =>
+			models.flatMap(model => modelStates.map((state): [Labels, number] => [{model: model.name, state}, model.state === state ? 1 : 0])));
+		perBackend('gauge', 'switchboard_backend_healthy', '1 while the backend passes its health checks.', view => view.health?.healthy === false ? 0 : 1);
+		perBackend('gauge', 'switchboard_backend_in_flight', 'Requests switchboard has in flight to the backend.', view => view.inflight);
+		perBackend('counter', 'switchboard_backend_requests_total', 'Request attempts sent to the backend.', view => view.requests);
+		perBackend('counter', 'switchboard_backend_errors_total', 'Attempts that failed to connect or got a 5xx.', view => view.errors);
+		perBackend('gauge', 'switchboard_backend_running', 'Requests running, from the backend\'s last /metrics scrape.', view => view.health?.metrics?.running);
+		perBackend('gauge', 'switchboard_backend_waiting', 'Requests waiting, from the backend\'s last /metrics scrape.', view => view.health?.metrics?.waiting);
+		perBackend('gauge', 'switchboard_backend_kv_cache_usage', 'KV-cache usage (0–1), from the backend\'s last /metrics scrape.', view => view.health?.metrics?.kvCacheUsage);
+		this.#histogram('switchboard_backend_request_duration_seconds', 'Time from sending a request to the backend until its response ended.', view => view.latencyCounts);
+		this.#histogram('switchboard_backend_first_byte_seconds', 'Time from sending a request to the backend until its first response byte (the time to first token of a stream).', view => view.ttftCounts);
 		collectDefaultMetrics({register: this.#registry, prefix: 'switchboard_'});
 	}
 
@@ -89,6 +75,10 @@ export class PrometheusExporter {
 	}
 
 	async text(): Promise<string> {
+		this.#scrape = {
+			models: this.fleet.snapshot(),
+			backends: this.fleet.models.flatMap(model => model.backends().map(backend => this.telemetry.view(model.name, backend.url))),
+		};
 		return this.#registry.metrics();
 	}
 
@@ -97,12 +87,13 @@ export class PrometheusExporter {
 	 * single observations, so this hands the registry the finished series. The registry asks a
 	 * metric for nothing but its name and `get()`.
 	 */
-	#histogram(name: string, help: string, views: () => BackendView[], counts: (view: BackendView) => readonly number[]): void {
+	#histogram(name: string, help: string, counts: (view: BackendView) => readonly number[]): void {
+		const scrape = () => this.#scrape;
 		const metric = {
 			name,
 			async get() {
 				const values = [];
-				for (const view of views()) {
+				for (const view of scrape().backends) {
 					const perBucket = counts(view);
 					const labels = {model: view.model, backend: view.url};
 					let cumulative = 0;

@@ -101,10 +101,6 @@ export class BackendMonitor<Metrics extends ScrapedLoad> {
 		}
 	}
 
-	get backends(): ReadonlyArray<BackendHealth<Metrics>> {
-		return [...this.#backends.values()];
-	}
-
 	get(url: string): BackendHealth<Metrics> | undefined {
 		return this.#backends.get(url);
 	}
@@ -137,7 +133,7 @@ export class BackendMonitor<Metrics extends ScrapedLoad> {
 	 * One round: every backend not still being checked is checked now. Each backend's figures go
 	 * to routing as soon as its own check ends, so a slow backend delays only itself.
 	 */
-	async checkAll(): Promise<void> {
+	async #checkAll(): Promise<void> {
 		const due = [...this.#backends.values()].filter(backend => !backend.checking);
 		await Promise.all(due.map(async backend => {
 			await this.#check(backend);
@@ -159,7 +155,7 @@ export class BackendMonitor<Metrics extends ScrapedLoad> {
 			// Not when stopped, or when a reconfigure has scheduled rounds of its own meanwhile.
 			if (!this.#stopped && this.#timer === timer) {
 				this.#schedule();
-				void this.checkAll();
+				void this.#checkAll();
 			}
 		}, this.config.intervalMs);
 		timer.unref?.();
