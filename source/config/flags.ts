@@ -3,7 +3,7 @@ import {declaredModelName, resolveExecutable, servedModelName} from '../launcher
 import {defaultCapacity, defaultHealth, defaultRouting} from './defaults.js';
 import {ConfigError} from './errors.js';
 import type {Config} from './types.js';
-import {defaultLogDir, mustBe, readAdminKeys, readApiKeys, readDuration, readLogLevel, readSize, type Reading} from './values.js';
+import {checked, defaultLogDir, readAdminKeys, readApiKeys, readDuration, readLogLevel, readSize} from './values.js';
 
 /** The command-line flags of the one-model mode, as meow parsed them. */
 export interface RunFlags {
@@ -151,13 +151,4 @@ function duration(flag: string, text: string, options: {zeroMeans?: string}): nu
 
 function size(flag: string, text: string): number {
 	return checked(flag, text, readSize(text));
-}
-
-/** The value a flag's text reads as, or a ConfigError naming the flag and what it expects. */
-export function checked<T>(flag: string, text: string, reading: Reading<T>): T {
-	if ('expected' in reading) {
-		throw new ConfigError(`${flag} ${mustBe(reading, text)}.`);
-	}
-
-	return reading.value;
 }

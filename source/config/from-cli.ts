@@ -1,9 +1,9 @@
 import path from 'node:path';
 import {ConfigError} from './errors.js';
-import {adminKeysFlag, checked, configFromFlags, portFlag, type RunFlags} from './flags.js';
+import {adminKeysFlag, configFromFlags, portFlag, type RunFlags} from './flags.js';
 import {findConfigFile, loadConfigFile} from './toml.js';
 import type {Config} from './types.js';
-import {readApiKeys, readLogLevel, readSize} from './values.js';
+import {checked, readApiKeys, readLogLevel, readSize} from './values.js';
 
 export interface CliInput {
 	flags: RunFlags & {config: string | undefined; backends: string | undefined};

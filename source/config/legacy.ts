@@ -4,7 +4,7 @@ import {backendExpected, readBackendUrl} from './backend-url.js';
 import {ConfigError} from './errors.js';
 import {isTable, keyPath} from './key-path.js';
 import {parseToml, show} from './toml-text.js';
-import {mustBe, type Reading} from './values.js';
+import {longestTimerMs, mustBe, type Reading} from './values.js';
 
 /*
  * The backend lists of the tools switchboard replaces, read as their users wrote them:
@@ -271,9 +271,6 @@ function readWhole(value: unknown, min: number, max: number, expected: string): 
 
 	return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? {value} : {expected};
 }
-
-/** Node's timers hold at most 2^31-1 ms (about 24.8 days). */
-const longestTimerMs = 2 ** 31 - 1;
 
 type SettingReader = (value: unknown) => Reading<number | boolean>;
 

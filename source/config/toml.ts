@@ -11,7 +11,7 @@ import {parseLegacyConfig, type LegacyFleet} from './legacy.js';
 import {parseToml} from './toml-text.js';
 import {configFileSchema, type ConfigFile, type ModelEntry, type ModelSettings} from './schema.js';
 import type {Config, ModelConfig, ServerConfig} from './types.js';
-import {defaultLogDir, homeDirectory, mustBe, readAdminKeys, readApiKeys} from './values.js';
+import {checked, defaultLogDir, homeDirectory, readAdminKeys, readApiKeys} from './values.js';
 
 const configFileName = 'switchboard.toml';
 
@@ -135,21 +135,13 @@ function resolveConfig(parsed: ConfigFile, file: string, env: NodeJS.ProcessEnv)
 
 function resolveServer(server: NonNullable<ConfigFile['server']>, file: string, env: NodeJS.ProcessEnv): ServerConfig {
 	// The file's own keys cannot be empty (see the schema): an empty one comes from the environment.
-	const apiKeys = readApiKeys(server.api_keys ?? [], env);
-	if ('expected' in apiKeys) {
-		throw new ConfigError(`${file}: SWITCHBOARD_API_KEY ${mustBe(apiKeys, '""')}.`);
-	}
-
-	const adminKeys = readAdminKeys(server.admin_key === undefined ? [] : [server.admin_key], env);
-	if ('expected' in adminKeys) {
-		throw new ConfigError(`${file}: SWITCHBOARD_ADMIN_KEY ${mustBe(adminKeys, '""')}.`);
-	}
-
+	const apiKeys = checked(`${file}: SWITCHBOARD_API_KEY`, '""', readApiKeys(server.api_keys ?? [], env));
+	const adminKeys = checked(`${file}: SWITCHBOARD_ADMIN_KEY`, '""', readAdminKeys(server.admin_key === undefined ? [] : [server.admin_key], env));
 	return {
 		host: server.host ?? '127.0.0.1',
 		port: server.port ?? defaultPort,
-		apiKeys: apiKeys.value,
-		adminKeys: adminKeys.value,
+		apiKeys,
+		adminKeys,
 		keys: (server.keys ?? []).map(entry => userKey(entry)),
 		// Read by parseConfig once the rest of the file is known to be sound.
 		keysFile: undefined,
