@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import meow from 'meow';
-import {defaultPort, runFlagDefaults} from './config/flags.js';
+import {defaultPort} from './config/defaults.js';
+import {runFlagDefaults} from './config/flags.js';
 import {configFromCli} from './config/from-cli.js';
 import {ConfigError} from './config/errors.js';
 import {runDemo} from './demo.js';

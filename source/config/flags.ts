@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {declaredModelName, resolveExecutable, servedModelName} from '../launchers/command.js';
-import {defaultCapacity, defaultHealth, defaultRouting} from './defaults.js';
+import {defaultCapacity, defaultHealth, defaultHost, defaultLogLevel, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultRouting} from './defaults.js';
 import {ConfigError} from './errors.js';
 import type {Config} from './types.js';
 import {checked, defaultLogDir, readAdminKeys, readApiKeys, readDuration, readLogLevel, readSize} from './values.js';
@@ -28,26 +28,23 @@ export interface RunFlags {
 	loopbackHost: string | undefined;
 }
 
-export const defaultPort = 8100;
-export const defaultTargetPortBase = 8101;
-
 /** What each flag is when not given (the CLI's defaults, also a base for programs that build flags). */
 export const runFlagDefaults: RunFlags = {
 	port: String(defaultPort),
-	host: '127.0.0.1',
+	host: defaultHost,
 	targetPort: undefined,
-	idleTimeout: '1800',
-	pingPath: '/health',
+	idleTimeout: String(defaultModelSettings.idleTimeoutMs / 1000),
+	pingPath: defaultModelSettings.pingPath,
 	apiKey: [],
 	adminKey: undefined,
-	logLevel: 'info',
+	logLevel: defaultLogLevel,
 	logFormat: undefined,
 	logDir: undefined,
 	ui: true,
-	startupTimeout: '15m',
-	maxQueue: '100',
+	startupTimeout: `${defaultModelSettings.startupTimeoutMs / 60_000}m`,
+	maxQueue: String(defaultModelSettings.maxQueue),
 	maxWait: undefined,
-	maxBodySize: '32mb',
+	maxBodySize: `${defaultMaxBodyBytes / 1024 ** 2}mb`,
 	useSlurm: false,
 	srunCmd: undefined,
 	loopbackUser: undefined,
@@ -109,16 +106,16 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 			launcher: 'local',
 			command,
 			backends: [],
-			host: '127.0.0.1',
+			host: defaultModelSettings.host,
 			port: targetPort,
-			portBase: defaultTargetPortBase,
+			portBase: defaultModelSettings.portBase,
 			pingPath: flags.pingPath,
 			idleTimeoutMs: duration('--idle-timeout', flags.idleTimeout, {zeroMeans: 'never'}),
 			startupTimeoutMs,
-			stopGraceMs: 10_000,
+			stopGraceMs: defaultModelSettings.stopGraceMs,
 			maxQueue,
 			maxWaitMs: flags.maxWait === undefined ? startupTimeoutMs : duration('--max-wait', flags.maxWait, {}),
-			onCold: 'hold',
+			onCold: defaultModelSettings.onCold,
 			capacity: defaultCapacity,
 			routing: {...defaultRouting},
 			env: {},

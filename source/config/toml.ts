@@ -1,10 +1,9 @@
 import {statSync} from 'node:fs';
 import path from 'node:path';
 import {declaredModelName, resolveExecutable} from '../launchers/command.js';
-import {defaultCapacity, defaultHealth, defaultRouting} from './defaults.js';
+import {defaultCapacity, defaultHealth, defaultHost, defaultLogLevel, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultRouting} from './defaults.js';
 import {describeIssues, readConfigText} from './config-source.js';
 import {ConfigError} from './errors.js';
-import {defaultPort, defaultTargetPortBase} from './flags.js';
 import {keyPath} from './key-path.js';
 import {loadKeysFile, unknownModels, userKey} from './keys-file.js';
 import {parseLegacyConfig, type LegacyFleet} from './legacy.js';
@@ -58,15 +57,15 @@ function legacyConfig(legacy: LegacyFleet, file: string, env: NodeJS.ProcessEnv)
 			launcher: 'static',
 			command: [],
 			backends: legacy.backends.map(backend => ({url: backend.url, capacity: backend.capacity ?? defaultCapacity})),
-			host: builtInModelSettings.host,
+			host: defaultModelSettings.host,
 			port: undefined,
-			portBase: defaultTargetPortBase,
-			pingPath: builtInModelSettings.pingPath,
+			portBase: defaultModelSettings.portBase,
+			pingPath: defaultModelSettings.pingPath,
 			idleTimeoutMs: 0,
-			startupTimeoutMs: builtInModelSettings.startupTimeoutMs,
-			stopGraceMs: builtInModelSettings.stopGraceMs,
-			maxQueue: builtInModelSettings.maxQueue,
-			maxWaitMs: builtInModelSettings.startupTimeoutMs,
+			startupTimeoutMs: defaultModelSettings.startupTimeoutMs,
+			stopGraceMs: defaultModelSettings.stopGraceMs,
+			maxQueue: defaultModelSettings.maxQueue,
+			maxWaitMs: defaultModelSettings.startupTimeoutMs,
 			onCold: 'hold',
 			capacity: defaultCapacity,
 			routing: {
@@ -115,16 +114,6 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 	return {...config, server: {...config.server, keysFile: {path: keysPath, keys: loadKeysFile(keysPath, modelNames)}}};
 }
 
-/** Settings a model has when neither it nor [defaults] sets them (those of the flags). */
-const builtInModelSettings = {
-	host: '127.0.0.1',
-	pingPath: '/health',
-	idleTimeoutMs: 1_800_000,
-	startupTimeoutMs: 15 * 60_000,
-	stopGraceMs: 10_000,
-	maxQueue: 100,
-} as const;
-
 function resolveConfig(parsed: ConfigFile, file: string, env: NodeJS.ProcessEnv): Config {
 	const defaults = parsed.defaults ?? {};
 	return {
@@ -138,7 +127,7 @@ function resolveServer(server: NonNullable<ConfigFile['server']>, file: string, 
 	const apiKeys = checked(`${file}: SWITCHBOARD_API_KEY`, '""', readApiKeys(server.api_keys ?? [], env));
 	const adminKeys = checked(`${file}: SWITCHBOARD_ADMIN_KEY`, '""', readAdminKeys(server.admin_key === undefined ? [] : [server.admin_key], env));
 	return {
-		host: server.host ?? '127.0.0.1',
+		host: server.host ?? defaultHost,
 		port: server.port ?? defaultPort,
 		apiKeys,
 		adminKeys,
@@ -146,8 +135,8 @@ function resolveServer(server: NonNullable<ConfigFile['server']>, file: string, 
 		// Read by parseConfig once the rest of the file is known to be sound.
 		keysFile: undefined,
 		logDir: server.log_dir === undefined ? defaultLogDir(env) : resolvePath(server.log_dir, file, env),
-		maxBodyBytes: server.max_body_size ?? 32 * 1024 * 1024,
-		logLevel: server.log_level ?? 'info',
+		maxBodyBytes: server.max_body_size ?? defaultMaxBodyBytes,
+		logLevel: server.log_level ?? defaultLogLevel,
 		jsonLogs: false,
 		health: {
 			enabled: server.health_checks ?? defaultHealth.enabled,
@@ -166,7 +155,7 @@ function resolvePath(target: string, file: string, env: NodeJS.ProcessEnv): stri
 
 function resolveModel(model: ModelEntry, defaults: ModelSettings): ModelConfig {
 	const setting = <Key extends keyof ModelSettings>(key: Key): ModelSettings[Key] => model[key] ?? defaults[key];
-	const startupTimeoutMs = setting('startup_timeout') ?? builtInModelSettings.startupTimeoutMs;
+	const startupTimeoutMs = setting('startup_timeout') ?? defaultModelSettings.startupTimeoutMs;
 	const command = model.command ?? [];
 	return {
 		name: model.name,
@@ -175,16 +164,16 @@ function resolveModel(model: ModelEntry, defaults: ModelSettings): ModelConfig {
 		launcher: setting('launcher') ?? (model.backends ? 'static' : 'local'),
 		command,
 		backends: (model.backends ?? []).map(backend => ({url: backend.url, capacity: backend.capacity ?? setting('capacity') ?? defaultCapacity})),
-		host: setting('host') ?? builtInModelSettings.host,
+		host: setting('host') ?? defaultModelSettings.host,
 		port: setting('port'),
-		portBase: setting('port_base') ?? defaultTargetPortBase,
-		pingPath: setting('ping_path') ?? builtInModelSettings.pingPath,
-		idleTimeoutMs: setting('idle_timeout') ?? builtInModelSettings.idleTimeoutMs,
+		portBase: setting('port_base') ?? defaultModelSettings.portBase,
+		pingPath: setting('ping_path') ?? defaultModelSettings.pingPath,
+		idleTimeoutMs: setting('idle_timeout') ?? defaultModelSettings.idleTimeoutMs,
 		startupTimeoutMs,
-		stopGraceMs: setting('stop_grace') ?? builtInModelSettings.stopGraceMs,
-		maxQueue: setting('max_queue') ?? builtInModelSettings.maxQueue,
+		stopGraceMs: setting('stop_grace') ?? defaultModelSettings.stopGraceMs,
+		maxQueue: setting('max_queue') ?? defaultModelSettings.maxQueue,
 		maxWaitMs: setting('max_wait') ?? startupTimeoutMs,
-		onCold: setting('on_cold') ?? 'hold',
+		onCold: setting('on_cold') ?? defaultModelSettings.onCold,
 		capacity: setting('capacity') ?? defaultCapacity,
 		routing: {
 			policy: setting('routing') ?? defaultRouting.policy,
