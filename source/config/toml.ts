@@ -39,44 +39,22 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
  * vllm-router's [config] settings apply where switchboard has their counterpart; see the README.
  */
 function legacyConfig(legacy: LegacyFleet, file: string, env: NodeJS.ProcessEnv): Config {
-	const name = path.basename(file).replace(/\.[^.]*$/, '') || 'backends';
 	const {settings} = legacy;
-	const server = resolveServer({}, file, env);
-	server.health = {
-		enabled: settings.activeHealthCheck ?? defaultHealth.enabled,
-		intervalMs: settings.healthCheckIntervalMs ?? defaultHealth.intervalMs,
-		timeoutMs: settings.healthCheckTimeoutMs ?? defaultHealth.timeoutMs,
-		unhealthyAfter: defaultHealth.unhealthyAfter,
-	};
-	return {
-		server,
-		models: [{
-			name,
-			servedName: undefined,
-			aliases: [],
-			launcher: 'static',
-			command: [],
-			backends: legacy.backends.map(backend => ({url: backend.url, capacity: backend.capacity ?? defaultCapacity})),
-			host: defaultModelSettings.host,
-			port: undefined,
-			portBase: defaultModelSettings.portBase,
-			pingPath: defaultModelSettings.pingPath,
-			idleTimeoutMs: 0,
-			startupTimeoutMs: defaultModelSettings.startupTimeoutMs,
-			stopGraceMs: defaultModelSettings.stopGraceMs,
-			maxQueue: defaultModelSettings.maxQueue,
-			maxWaitMs: defaultModelSettings.startupTimeoutMs,
-			onCold: 'hold',
-			capacity: defaultCapacity,
-			routing: {
-				...defaultRouting,
-				retries: settings.maxRetries ?? defaultRouting.retries,
-				retryBackoffMs: settings.retryDelayMs ?? defaultRouting.retryBackoffMs,
-			},
-			env: {},
-		}],
-		reloadIntervalMs: legacy.settings.configReloadIntervalMs,
-	};
+	const server = resolveServer({
+		health_checks: settings.activeHealthCheck,
+		health_interval: settings.healthCheckIntervalMs,
+		health_timeout: settings.healthCheckTimeoutMs,
+	}, file, env);
+	const model = resolveModel({
+		name: path.basename(file).replace(/\.[^.]*$/, '') || 'backends',
+		launcher: 'static',
+		backends: legacy.backends,
+		// Switchboard does not run these servers, so there is nothing to stop when idle.
+		idle_timeout: 0,
+		retries: settings.maxRetries,
+		retry_backoff: settings.retryDelayMs,
+	}, {});
+	return {server, models: [model], reloadIntervalMs: settings.configReloadIntervalMs};
 }
 
 /**
