@@ -1,9 +1,8 @@
 import path from 'node:path';
 import {ConfigError} from './errors.js';
-import {adminKeysFlag, configFromFlags, portFlag, type RunFlags} from './flags.js';
+import {adminKeysFlag, apiKeysFlag, configFromFlags, jsonLogsFlag, logLevelFlag, maxBodySizeFlag, portFlag, type RunFlags} from './flags.js';
 import {findConfigFile, loadConfigFile} from './toml.js';
 import type {Config} from './types.js';
-import {checked, readApiKeys, readLogLevel, readSize} from './values.js';
 
 export interface CliInput {
 	flags: RunFlags & {config: string | undefined; backends: string | undefined};
@@ -32,7 +31,6 @@ const modelFlags = ['target-port', 'idle-timeout', 'ping-path', 'startup-timeout
  * --api-key, --admin-key, --log-level, --log-dir, --max-body-size) override its [server] table.
  */
 export function configFromCli({flags, command, given, cwd, env}: CliInput): ResolvedConfig {
-	const jsonLogs = flags.logFormat === undefined ? !flags.ui : flags.logFormat === 'json';
 	if (command.length > 0) {
 		if (flags.config !== undefined || flags.backends !== undefined) {
 			throw new ConfigError('Give either a server command after `--` or --config/--backends, not both.');
@@ -68,12 +66,12 @@ export function configFromCli({flags, command, given, cwd, env}: CliInput): Reso
 				...server,
 				host: given.has('host') ? flags.host : server.host,
 				port: given.has('port') ? portFlag('--port', flags.port) : server.port,
-				apiKeys: given.has('api-key') ? checked('--api-key (or SWITCHBOARD_API_KEY)', '""', readApiKeys(flags.apiKey, env)) : server.apiKeys,
+				apiKeys: given.has('api-key') ? apiKeysFlag(flags.apiKey, env) : server.apiKeys,
 				adminKeys: given.has('admin-key') ? adminKeysFlag(flags.adminKey, env) : server.adminKeys,
-				logLevel: given.has('log-level') ? checked('--log-level', flags.logLevel, readLogLevel(flags.logLevel)) : server.logLevel,
+				logLevel: given.has('log-level') ? logLevelFlag(flags.logLevel) : server.logLevel,
 				logDir: given.has('log-dir') && flags.logDir ? path.resolve(flags.logDir) : server.logDir,
-				maxBodyBytes: given.has('max-body-size') ? checked('--max-body-size', flags.maxBodySize, readSize(flags.maxBodySize)) : server.maxBodyBytes,
-				jsonLogs,
+				maxBodyBytes: given.has('max-body-size') ? maxBodySizeFlag(flags.maxBodySize) : server.maxBodyBytes,
+				jsonLogs: jsonLogsFlag(flags),
 			},
 		},
 	};
