@@ -113,8 +113,8 @@ async function main(): Promise<void> {
 		throw new ConfigError(`Unexpected argument \`${cli.input.join(' ')}\`. Put the server command after \`--\`: switchboard [options] -- <server command>.`);
 	}
 
-	const {config, file, reload} = configFromCli({flags: cli.flags, command, given, cwd: process.cwd(), env: process.env});
-	const {switchboard, logger} = await runHeadless(config, file !== undefined && reload ? {file, load: reload} : undefined);
+	const {config, origin} = configFromCli({flags: cli.flags, command, given, cwd: process.cwd(), env: process.env});
+	const {switchboard, logger} = await runHeadless(config, origin);
 	for (const {config: model} of switchboard.fleet.models) {
 		const warning = unboundHostWarning(model.name, model.command);
 		if (warning) {
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
 	}
 
 	const names = switchboard.fleet.models.map(model => model.name);
-	logger.info({url: switchboard.url, config: file, models: names}, `switchboard listening on ${switchboard.url}; ${names.join(', ')} ${names.length === 1 ? 'starts on its' : 'start on their'} first request`);
+	logger.info({url: switchboard.url, config: origin?.file, models: names}, `switchboard listening on ${switchboard.url}; ${names.join(', ')} ${names.length === 1 ? 'starts on its' : 'start on their'} first request`);
 }
 
 main().catch((error: unknown) => {

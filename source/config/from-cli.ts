@@ -14,12 +14,17 @@ export interface CliInput {
 	env: NodeJS.ProcessEnv;
 }
 
+/** The config file a configuration came from, and how to read it again (for live reload). */
+export interface ConfigOrigin {
+	file: string;
+	/** Reads and validates the file as at startup, with the same flags over it; throws a ConfigError saying what is wrong. */
+	load(): Config;
+}
+
 export interface ResolvedConfig {
 	config: Config;
-	/** The config file read, if any. */
-	file: string | undefined;
-	/** Reads that file again, with the same flags over it (live reload); undefined without a file. */
-	reload: (() => Config) | undefined;
+	/** Undefined for the one model of `switchboard -- <command>`, which no file describes. */
+	origin: ConfigOrigin | undefined;
 }
 
 /** Flags that describe the one model of the command-line mode; a config file says these per model. */
@@ -36,7 +41,7 @@ export function configFromCli({flags, command, given, cwd, env}: CliInput): Reso
 			throw new ConfigError('Give either a server command after `--` or --config/--backends, not both.');
 		}
 
-		return {config: configFromFlags(flags, command, env), file: undefined, reload: undefined};
+		return {config: configFromFlags(flags, command, env), origin: undefined};
 	}
 
 	if (flags.config !== undefined && flags.backends !== undefined) {
@@ -57,9 +62,11 @@ export function configFromCli({flags, command, given, cwd, env}: CliInput): Reso
 	const config = loadConfigFile(file, env);
 	const {server} = config;
 	return {
-		file,
-		// This file even if another one appears where findConfigFile looks first.
-		reload: () => configFromCli({flags: {...flags, config: file, backends: undefined}, command, given, cwd, env}).config,
+		origin: {
+			file,
+			// This file even if another one appears where findConfigFile looks first.
+			load: () => configFromCli({flags: {...flags, config: file, backends: undefined}, command, given, cwd, env}).config,
+		},
 		config: {
 			...config,
 			server: {

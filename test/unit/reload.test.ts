@@ -288,7 +288,7 @@ describe('watching the config file', () => {
 		writeFileSync(file, 'a');
 		// File times tick coarsely (a few ms): an older time keeps the first save, of the same size, from looking unchanged.
 		utimesSync(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
-		const source = {
+		const origin = {
 			file,
 			load(): Config {
 				const text = readFileSync(file, 'utf8');
@@ -306,7 +306,7 @@ describe('watching the config file', () => {
 				lines.push(JSON.parse(line) as {level: number; msg: string});
 			},
 		});
-		const watch = watchConfig(source, config(local('a')), {
+		const watch = watchConfig(origin, config(local('a')), {
 			apply(next) {
 				applied.push(next.models[0]!.name);
 				return {added: [next.models[0]!.name], removed: [], changed: [], refused: [], server: []};
