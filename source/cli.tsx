@@ -6,7 +6,7 @@ import {configFromCli} from './config/from-cli.js';
 import {ConfigError} from './config/errors.js';
 import {runDemo} from './demo.js';
 import {runHeadless} from './headless.js';
-import {unboundHostWarning} from './launchers/command.js';
+import {warnUnboundHosts} from './launchers/command.js';
 
 const help = `
   Usage
@@ -115,12 +115,7 @@ async function main(): Promise<void> {
 
 	const {config, origin} = configFromCli({flags: cli.flags, command, given, cwd: process.cwd(), env: process.env});
 	const {switchboard, logger} = await runHeadless(config, origin);
-	for (const {config: model} of switchboard.fleet.models) {
-		const warning = unboundHostWarning(model.name, model.command);
-		if (warning) {
-			logger.warn({model: model.name}, warning);
-		}
-	}
+	warnUnboundHosts(switchboard.fleet.models.map(model => model.config), logger);
 
 	const names = switchboard.fleet.models.map(model => model.name);
 	logger.info({url: switchboard.url, config: origin?.file, models: names}, `switchboard listening on ${switchboard.url}; ${names.join(', ')} ${names.length === 1 ? 'starts on its' : 'start on their'} first request`);

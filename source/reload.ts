@@ -2,7 +2,7 @@ import {settingName} from './config/changes.js';
 import type {ConfigOrigin} from './config/from-cli.js';
 import type {Config} from './config/types.js';
 import type {ModelChange} from './fleet/fleet.js';
-import {unboundHostWarning} from './launchers/command.js';
+import {warnUnboundHosts} from './launchers/command.js';
 import type {Logger} from './log/logger.js';
 import {watchFileChanges} from './util/file-watch.js';
 import type {ReloadReport, Switchboard} from './switchboard.js';
@@ -48,12 +48,7 @@ export function reloadConfig(origin: ConfigOrigin, switchboard: Pick<Switchboard
 	}
 
 	const commandChanged = new Set(report.changed.filter(change => change.settings.includes('command')).map(change => change.name));
-	for (const model of config.models) {
-		const warning = report.added.includes(model.name) || commandChanged.has(model.name) ? unboundHostWarning(model.name, model.command) : undefined;
-		if (warning) {
-			logger.warn({model: model.name}, warning);
-		}
-	}
+	warnUnboundHosts(config.models.filter(model => report.added.includes(model.name) || commandChanged.has(model.name)), logger);
 
 	return config;
 }
