@@ -8,9 +8,9 @@ import {watchFileChanges} from './util/file-watch.js';
 import type {ReloadReport, Switchboard} from './switchboard.js';
 
 /** How often the file is checked when it does not say itself (servers.toml's config_reload_interval). */
-export const defaultReloadIntervalMs = 1000;
+const defaultReloadIntervalMs = 1000;
 
-export interface ConfigWatch {
+interface ConfigWatch {
 	stop(): void;
 }
 
@@ -32,7 +32,7 @@ export function watchConfig(origin: ConfigOrigin, initial: Config, switchboard: 
 }
 
 /** Loads the file and applies it, logging what changed; undefined (and one error line) when it does not load. */
-export function reloadConfig(origin: ConfigOrigin, switchboard: Pick<Switchboard, 'apply'>, logger: Logger): Config | undefined {
+function reloadConfig(origin: ConfigOrigin, switchboard: Pick<Switchboard, 'apply'>, logger: Logger): Config | undefined {
 	let config: Config;
 	try {
 		config = origin.load();

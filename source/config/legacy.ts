@@ -13,7 +13,7 @@ import {longestTimerMs, mustBe, type Reading} from './values.js';
  * or the line (ip.txt), and saying what is expected.
  */
 
-export type LegacyFormat = 'servers.toml' | 'ip.txt';
+type LegacyFormat = 'servers.toml' | 'ip.txt';
 
 export interface LegacyBackend {
 	/** `scheme://host:port`, without a trailing slash or `/v1`: switchboard forwards /v1/... itself. */
@@ -67,7 +67,7 @@ export const vllmRouterDefaults: Readonly<Required<LegacySettings>> = {
 };
 
 /** The forwarder's port for an ip.txt entry that names none (its `BACKEND_DEFAULT_PORT`). */
-export const forwarderDefaultPort = 8101;
+const forwarderDefaultPort = 8101;
 
 /**
  * Which legacy format a file is in, if any:
