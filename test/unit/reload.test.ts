@@ -8,55 +8,13 @@ import {ConfigError} from '../../source/config/errors.js';
 import type {Config, ModelConfig} from '../../source/config/types.js';
 import type {FleetEvent} from '../../source/fleet/events.js';
 import {drainTimeoutMs, Fleet} from '../../source/fleet/fleet.js';
-import type {InstanceListener, LaunchSpec} from '../../source/launchers/types.js';
 import {describeReload, watchConfig} from '../../source/reload.js';
 import {until} from '../helpers/switchboard-process.js';
 import {FakeClock, settle} from '../helpers/fake-clock.js';
-
-class FakeInstance {
-	stopped = false;
-	readonly url: string;
-	readonly pid = 4242;
-
-	constructor(readonly spec: LaunchSpec, readonly listener: InstanceListener) {
-		this.url = `http://127.0.0.1:${spec.port}`;
-	}
-
-	async stop(): Promise<void> {
-		this.stopped = true;
-	}
-}
+// Under the short names the tests below read well with: config(local('a'), fixed('s', urls)).
+import {FakeInstance, fleetConfig as config, localModel as local, staticModel as fixed} from '../helpers/fleet.js';
 
 const minute = 60_000;
-
-function local(name: string, overrides: Partial<ModelConfig> = {}): ModelConfig {
-	return {
-		name,
-		servedName: name,
-		launcher: 'local',
-		command: ['vllm', 'serve', name],
-		backends: [],
-		host: '127.0.0.1',
-		port: undefined,
-		portBase: 8101,
-		pingPath: '/health',
-		idleTimeoutMs: 30 * minute,
-		startupTimeoutMs: 15 * minute,
-		stopGraceMs: 10_000,
-		maxQueue: 100,
-		maxWaitMs: 15 * minute,
-		env: {},
-		...overrides,
-	};
-}
-
-function fixed(name: string, urls: string[]): ModelConfig {
-	return local(name, {launcher: 'static', command: [], servedName: undefined, idleTimeoutMs: 0, backends: urls.map(url => ({url, capacity: 32}))});
-}
-
-function config(...models: ModelConfig[]): Config {
-	return {server: {host: '127.0.0.1', port: 8100, apiKeys: [], logDir: '/tmp/switchboard-test-logs', maxBodyBytes: 1e6, logLevel: 'info', jsonLogs: true}, models};
-}
 
 describe('Fleet.apply', () => {
 	let clock: FakeClock;
