@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import {mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {after, describe, it} from 'node:test';
@@ -21,6 +21,7 @@ import {Fleet} from '../../source/fleet/fleet.js';
 import {PrometheusExporter} from '../../source/metrics/exporter.js';
 import {Telemetry} from '../../source/metrics/telemetry.js';
 import {systemClock} from '../../source/util/clock.js';
+import {saveAsEditorsDo} from '../helpers/files.js';
 import {until} from '../helpers/switchboard-process.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'switchboard-keys-'));
@@ -297,9 +298,7 @@ describe('the keys file watcher', () => {
 		const store = new KeyStore(config, models, logger, table => published.push(table));
 		store.watch();
 		try {
-			// Written aside and renamed over, as editors save.
-			writeFileSync(`${file}.tmp`, '[[keys]]\nkey = "a"\n[[keys]]\nkey = "b"\nuser = "bob"\n');
-			renameSync(`${file}.tmp`, file);
+			saveAsEditorsDo(file, '[[keys]]\nkey = "a"\n[[keys]]\nkey = "b"\nuser = "bob"\n');
 			await until(() => published.length === 1, 5000, 'the edit to be applied');
 			assert.equal(published[0]!.grants.length, 2);
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import {mkdtempSync, readFileSync, renameSync, utimesSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, utimesSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {beforeEach, describe, it} from 'node:test';
@@ -9,6 +9,7 @@ import type {Config, ModelConfig} from '../../source/config/types.js';
 import type {FleetEvent} from '../../source/fleet/events.js';
 import {drainTimeoutMs, Fleet} from '../../source/fleet/fleet.js';
 import {describeReload, watchConfig} from '../../source/reload.js';
+import {saveAsEditorsDo} from '../helpers/files.js';
 import {until} from '../helpers/switchboard-process.js';
 import {FakeClock, settle} from '../helpers/fake-clock.js';
 // Under the short names the tests below read well with: config(local('a'), fixed('s', urls)).
@@ -276,8 +277,7 @@ describe('watching the config file', () => {
 			assert.deepEqual(lines.at(-1), {level: 30, msg: 'config reloaded: added b', file, added: ['b'], removed: [], changed: []});
 
 			const saved = Date.now();
-			writeFileSync(`${file}.tmp`, 'c');
-			renameSync(`${file}.tmp`, file);
+			saveAsEditorsDo(file, 'c');
 			await until(() => applied.length === 2, 3000, 'the save renamed over the file');
 			assert.ok(Date.now() - saved < 600, 'now checked every 50 ms, as the file asks');
 
