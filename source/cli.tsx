@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import meow from 'meow';
-import {defaultPort, runFlagDefaults} from './config/flags.js';
+import {defaultPort} from './config/defaults.js';
+import {runFlagDefaults} from './config/flags.js';
 import {configFromCli} from './config/from-cli.js';
 import {ConfigError} from './config/errors.js';
 import {runDemo} from './demo.js';
 import {runHeadless} from './headless.js';
-import {unboundHostWarning} from './launchers/command.js';
+import {warnUnboundHosts} from './launchers/command.js';
 
 const help = `
   Usage
@@ -112,17 +113,12 @@ async function main(): Promise<void> {
 		throw new ConfigError(`Unexpected argument \`${cli.input.join(' ')}\`. Put the server command after \`--\`: switchboard [options] -- <server command>.`);
 	}
 
-	const {config, file, reload} = configFromCli({flags: cli.flags, command, given, cwd: process.cwd(), env: process.env});
-	const {switchboard, logger} = await runHeadless(config, file !== undefined && reload ? {file, load: reload} : undefined);
-	for (const {config: model} of switchboard.fleet.models) {
-		const warning = unboundHostWarning(model.name, model.command);
-		if (warning) {
-			logger.warn({model: model.name}, warning);
-		}
-	}
+	const {config, origin} = configFromCli({flags: cli.flags, command, given, cwd: process.cwd(), env: process.env});
+	const {switchboard, logger} = await runHeadless(config, origin);
+	warnUnboundHosts(switchboard.fleet.models.map(model => model.config), logger);
 
 	const names = switchboard.fleet.models.map(model => model.name);
-	logger.info({url: switchboard.url, config: file, models: names}, `switchboard listening on ${switchboard.url}; ${names.join(', ')} ${names.length === 1 ? 'starts on its' : 'start on their'} first request`);
+	logger.info({url: switchboard.url, config: origin?.file, models: names}, `switchboard listening on ${switchboard.url}; ${names.join(', ')} ${names.length === 1 ? 'starts on its' : 'start on their'} first request`);
 }
 
 main().catch((error: unknown) => {

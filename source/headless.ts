@@ -1,10 +1,11 @@
 import {accessSync, constants, mkdirSync} from 'node:fs';
 import {ConfigError} from './config/errors.js';
+import type {ConfigOrigin} from './config/from-cli.js';
 import type {Config} from './config/types.js';
 import {localLauncher} from './launchers/local.js';
 import {Reaper} from './launchers/reaper.js';
 import {createLogger, type Logger} from './log/logger.js';
-import {watchConfig, type ConfigSource} from './reload.js';
+import {watchConfig} from './reload.js';
 import {startSwitchboard, type Switchboard} from './switchboard.js';
 
 export interface HeadlessRun {
@@ -17,7 +18,7 @@ export interface HeadlessRun {
  * exiting. A second signal, or a crash, leaves the rest to the reaper. Edits of the config
  * file it came from, if any, are applied live.
  */
-export async function runHeadless(config: Config, source?: ConfigSource): Promise<HeadlessRun> {
+export async function runHeadless(config: Config, origin?: ConfigOrigin): Promise<HeadlessRun> {
 	ensureWritableDirectory(config.server.logDir);
 	const logger = createLogger({level: config.server.logLevel, json: config.server.jsonLogs});
 	const reaper = new Reaper(Math.max(...config.models.map(model => model.stopGraceMs)), reason => {
@@ -31,7 +32,7 @@ export async function runHeadless(config: Config, source?: ConfigSource): Promis
 		throw error;
 	}
 
-	const watch = source && watchConfig(source, config, switchboard, logger);
+	const watch = origin && watchConfig(origin, config, switchboard, logger);
 	let stopping = false;
 	const shutdown = (signal: string) => {
 		if (stopping) {

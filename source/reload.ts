@@ -1,21 +1,16 @@
 import {settingName} from './config/changes.js';
+import type {ConfigOrigin} from './config/from-cli.js';
 import type {Config} from './config/types.js';
 import type {ModelChange} from './fleet/fleet.js';
-import {unboundHostWarning} from './launchers/command.js';
+import {warnUnboundHosts} from './launchers/command.js';
 import type {Logger} from './log/logger.js';
 import {watchFileChanges} from './util/file-watch.js';
 import type {ReloadReport, Switchboard} from './switchboard.js';
 
 /** How often the file is checked when it does not say itself (servers.toml's config_reload_interval). */
-export const defaultReloadIntervalMs = 1000;
+const defaultReloadIntervalMs = 1000;
 
-export interface ConfigSource {
-	file: string;
-	/** Reads and validates the file as at startup; throws a ConfigError saying what is wrong. */
-	load(): Config;
-}
-
-export interface ConfigWatch {
+interface ConfigWatch {
 	stop(): void;
 }
 
@@ -23,10 +18,10 @@ export interface ConfigWatch {
  * Applies every edit of the config file switchboard was started from, live (see watchFileChanges);
  * an edit that does not load is reported and the running configuration stays.
  */
-export function watchConfig(source: ConfigSource, initial: Config, switchboard: Pick<Switchboard, 'apply'>, logger: Logger): ConfigWatch {
+export function watchConfig(origin: ConfigOrigin, initial: Config, switchboard: Pick<Switchboard, 'apply'>, logger: Logger): ConfigWatch {
 	let intervalMs = initial.reloadIntervalMs ?? defaultReloadIntervalMs;
-	const watch = watchFileChanges(source.file, intervalMs, () => {
-		const config = reloadConfig(source, switchboard, logger);
+	const watch = watchFileChanges(origin.file, intervalMs, () => {
+		const config = reloadConfig(origin, switchboard, logger);
 		const wanted = config?.reloadIntervalMs ?? defaultReloadIntervalMs;
 		if (config && wanted !== intervalMs) {
 			intervalMs = wanted;
@@ -37,28 +32,23 @@ export function watchConfig(source: ConfigSource, initial: Config, switchboard: 
 }
 
 /** Loads the file and applies it, logging what changed; undefined (and one error line) when it does not load. */
-export function reloadConfig(source: ConfigSource, switchboard: Pick<Switchboard, 'apply'>, logger: Logger): Config | undefined {
+function reloadConfig(origin: ConfigOrigin, switchboard: Pick<Switchboard, 'apply'>, logger: Logger): Config | undefined {
 	let config: Config;
 	try {
-		config = source.load();
+		config = origin.load();
 	} catch (error) {
-		logger.error({file: source.file}, `config not reloaded, the running configuration stays: ${(error as Error).message}`);
+		logger.error({file: origin.file}, `config not reloaded, the running configuration stays: ${(error as Error).message}`);
 		return undefined;
 	}
 
 	const report = switchboard.apply(config);
-	logger.info({file: source.file, added: report.added, removed: report.removed, changed: report.changed.map(change => change.name)}, describeReload(report));
+	logger.info({file: origin.file, added: report.added, removed: report.removed, changed: report.changed.map(change => change.name)}, describeReload(report));
 	for (const refusal of report.refused) {
-		logger.warn({file: source.file}, refusal);
+		logger.warn({file: origin.file}, refusal);
 	}
 
 	const commandChanged = new Set(report.changed.filter(change => change.settings.includes('command')).map(change => change.name));
-	for (const model of config.models) {
-		const warning = report.added.includes(model.name) || commandChanged.has(model.name) ? unboundHostWarning(model.name, model.command) : undefined;
-		if (warning) {
-			logger.warn({model: model.name}, warning);
-		}
-	}
+	warnUnboundHosts(config.models.filter(model => report.added.includes(model.name) || commandChanged.has(model.name)), logger);
 
 	return config;
 }

@@ -3,7 +3,7 @@ import type {Reading} from './values.js';
 
 export const backendExpected = 'a host, host:port or http(s) URL such as 10.0.0.11, 10.0.0.11:9001 or http://10.0.0.11:8101/v1';
 
-export interface BackendUrlOptions {
+interface BackendUrlOptions {
 	/** Refuse `host` and `host:port`: only `http://…` and `https://…` (vllm-router's rule). */
 	requireScheme?: boolean;
 	/** The port of an entry that names none; by default that of its scheme (80, or 443 for https). */

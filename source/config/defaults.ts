@@ -1,7 +1,35 @@
-import type {HealthConfig, RoutingConfig} from './types.js';
+import type {HealthConfig, LogLevel, ModelConfig, RoutingConfig} from './types.js';
+
+/*
+ * What a setting is when neither the flags nor the config file set it. Both read their defaults
+ * from here, so `switchboard -- <command>` and a switchboard.toml that leaves a setting out agree.
+ */
+
+/** The proxy's port. */
+export const defaultPort = 8100;
+
+/** The proxy's and each backend's interface: loopback, so nothing is reachable from outside unless asked. */
+export const defaultHost = '127.0.0.1';
+
+export const defaultMaxBodyBytes = 32 * 1024 * 1024;
+
+export const defaultLogLevel: LogLevel = 'info';
 
 /** A backend's capacity when nothing sets one (vLLM's default max_num_seqs is larger; this errs low). */
 export const defaultCapacity = 32;
+
+/** Per-model settings; a model's max_wait defaults to its startup timeout. */
+export const defaultModelSettings: Readonly<Pick<ModelConfig, 'host' | 'portBase' | 'pingPath' | 'idleTimeoutMs' | 'startupTimeoutMs' | 'stopGraceMs' | 'maxQueue' | 'onCold'>> = {
+	host: defaultHost,
+	/** The first port tried for a backend that names none. */
+	portBase: 8101,
+	pingPath: '/health',
+	idleTimeoutMs: 30 * 60_000,
+	startupTimeoutMs: 15 * 60_000,
+	stopGraceMs: 10_000,
+	maxQueue: 100,
+	onCold: 'hold',
+};
 
 export const defaultRouting: Readonly<RoutingConfig> = {
 	policy: 'least-load',

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import {declaredModelName, resolveExecutable, servedModelName} from '../launchers/command.js';
-import {defaultCapacity, defaultHealth, defaultRouting} from './defaults.js';
+import {defaultCapacity, defaultHealth, defaultHost, defaultLogLevel, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultRouting} from './defaults.js';
 import {ConfigError} from './errors.js';
-import type {Config} from './types.js';
-import {defaultLogDir, mustBe, readAdminKeys, readApiKeys, readDuration, readLogLevel, readSize, type Reading} from './values.js';
+import type {Config, LogLevel} from './types.js';
+import {checked, defaultLogDir, readAdminKeys, readApiKeys, readDuration, readLogLevel, readSize} from './values.js';
 
 /** The command-line flags of the one-model mode, as meow parsed them. */
 export interface RunFlags {
@@ -28,26 +28,23 @@ export interface RunFlags {
 	loopbackHost: string | undefined;
 }
 
-export const defaultPort = 8100;
-export const defaultTargetPortBase = 8101;
-
 /** What each flag is when not given (the CLI's defaults, also a base for programs that build flags). */
 export const runFlagDefaults: RunFlags = {
 	port: String(defaultPort),
-	host: '127.0.0.1',
+	host: defaultHost,
 	targetPort: undefined,
-	idleTimeout: '1800',
-	pingPath: '/health',
+	idleTimeout: String(defaultModelSettings.idleTimeoutMs / 1000),
+	pingPath: defaultModelSettings.pingPath,
 	apiKey: [],
 	adminKey: undefined,
-	logLevel: 'info',
+	logLevel: defaultLogLevel,
 	logFormat: undefined,
 	logDir: undefined,
 	ui: true,
-	startupTimeout: '15m',
-	maxQueue: '100',
+	startupTimeout: `${defaultModelSettings.startupTimeoutMs / 60_000}m`,
+	maxQueue: String(defaultModelSettings.maxQueue),
 	maxWait: undefined,
-	maxBodySize: '32mb',
+	maxBodySize: `${defaultMaxBodyBytes / 1024 ** 2}mb`,
 	useSlurm: false,
 	srunCmd: undefined,
 	loopbackUser: undefined,
@@ -74,7 +71,7 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 		throw new ConfigError(`--target-port ${targetPort} is the proxy's own --port; pick another.`);
 	}
 
-	const logLevel = checked('--log-level', flags.logLevel, readLogLevel(flags.logLevel));
+	const logLevel = logLevelFlag(flags.logLevel);
 
 	if (flags.logFormat !== undefined && flags.logFormat !== 'json' && flags.logFormat !== 'text') {
 		throw new ConfigError(`--log-format must be json or text (got ${flags.logFormat}).`);
@@ -86,20 +83,20 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 
 	const maxQueue = wholeNumber('--max-queue', flags.maxQueue, 0, 1_000_000);
 
-	const startupTimeoutMs = duration('--startup-timeout', flags.startupTimeout, {});
+	const startupTimeoutMs = duration('--startup-timeout', flags.startupTimeout);
 	return {
 		server: {
 			host: flags.host,
 			port: proxyPort,
-			apiKeys: checked('--api-key (or SWITCHBOARD_API_KEY)', '""', readApiKeys(flags.apiKey, env)),
+			apiKeys: apiKeysFlag(flags.apiKey, env),
 			adminKeys: adminKeysFlag(flags.adminKey, env),
 			// Per-user keys need a switchboard.toml.
 			keys: [],
 			keysFile: undefined,
 			logDir: path.resolve(flags.logDir ?? defaultLogDir(env)),
-			maxBodyBytes: size('--max-body-size', flags.maxBodySize),
+			maxBodyBytes: maxBodySizeFlag(flags.maxBodySize),
 			logLevel,
-			jsonLogs: flags.logFormat === undefined ? !flags.ui : flags.logFormat === 'json',
+			jsonLogs: jsonLogsFlag(flags),
 			health: {...defaultHealth},
 		},
 		models: [{
@@ -109,16 +106,16 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 			launcher: 'local',
 			command,
 			backends: [],
-			host: '127.0.0.1',
+			host: defaultModelSettings.host,
 			port: targetPort,
-			portBase: defaultTargetPortBase,
+			portBase: defaultModelSettings.portBase,
 			pingPath: flags.pingPath,
 			idleTimeoutMs: duration('--idle-timeout', flags.idleTimeout, {zeroMeans: 'never'}),
 			startupTimeoutMs,
-			stopGraceMs: 10_000,
+			stopGraceMs: defaultModelSettings.stopGraceMs,
 			maxQueue,
-			maxWaitMs: flags.maxWait === undefined ? startupTimeoutMs : duration('--max-wait', flags.maxWait, {}),
-			onCold: 'hold',
+			maxWaitMs: flags.maxWait === undefined ? startupTimeoutMs : duration('--max-wait', flags.maxWait),
+			onCold: defaultModelSettings.onCold,
 			capacity: defaultCapacity,
 			routing: {...defaultRouting},
 			env: {},
@@ -126,9 +123,32 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 	};
 }
 
+/*
+ * Flags that set [server] settings: read here for the one-model mode and, over a config file's
+ * values, in from-cli.ts, so both accept the same values and refuse the others in the same words.
+ */
+
+/** --api-key, repeated or not, plus SWITCHBOARD_API_KEY. */
+export function apiKeysFlag(keys: readonly string[], env: NodeJS.ProcessEnv): string[] {
+	return checked('--api-key (or SWITCHBOARD_API_KEY)', '""', readApiKeys(keys, env));
+}
+
 /** --admin-key plus SWITCHBOARD_ADMIN_KEY. */
 export function adminKeysFlag(key: string | undefined, env: NodeJS.ProcessEnv): string[] {
 	return checked('--admin-key (or SWITCHBOARD_ADMIN_KEY)', '""', readAdminKeys(key === undefined ? [] : [key], env));
+}
+
+export function logLevelFlag(text: string): LogLevel {
+	return checked('--log-level', text, readLogLevel(text));
+}
+
+export function maxBodySizeFlag(text: string): number {
+	return checked('--max-body-size', text, readSize(text));
+}
+
+/** JSON log lines unless --log-format says text; without it, JSON exactly when there is no UI to read text in (--no-ui). */
+export function jsonLogsFlag(flags: Pick<RunFlags, 'logFormat' | 'ui'>): boolean {
+	return flags.logFormat === undefined ? !flags.ui : flags.logFormat === 'json';
 }
 
 /** A port number typed as a flag: 0 to 65535 (0 = any free port). */
@@ -145,19 +165,6 @@ function wholeNumber(flag: string, text: string, min: number, max: number, expec
 	return value;
 }
 
-function duration(flag: string, text: string, options: {zeroMeans?: string}): number {
+function duration(flag: string, text: string, options: {zeroMeans?: string} = {}): number {
 	return checked(flag, text, readDuration(text, options));
-}
-
-function size(flag: string, text: string): number {
-	return checked(flag, text, readSize(text));
-}
-
-/** The value a flag's text reads as, or a ConfigError naming the flag and what it expects. */
-export function checked<T>(flag: string, text: string, reading: Reading<T>): T {
-	if ('expected' in reading) {
-		throw new ConfigError(`${flag} ${mustBe(reading, text)}.`);
-	}
-
-	return reading.value;
 }

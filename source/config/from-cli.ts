@@ -1,9 +1,8 @@
 import path from 'node:path';
 import {ConfigError} from './errors.js';
-import {adminKeysFlag, checked, configFromFlags, portFlag, type RunFlags} from './flags.js';
+import {adminKeysFlag, apiKeysFlag, configFromFlags, jsonLogsFlag, logLevelFlag, maxBodySizeFlag, portFlag, type RunFlags} from './flags.js';
 import {findConfigFile, loadConfigFile} from './toml.js';
 import type {Config} from './types.js';
-import {readApiKeys, readLogLevel, readSize} from './values.js';
 
 export interface CliInput {
 	flags: RunFlags & {config: string | undefined; backends: string | undefined};
@@ -15,12 +14,17 @@ export interface CliInput {
 	env: NodeJS.ProcessEnv;
 }
 
+/** The config file a configuration came from, and how to read it again (for live reload). */
+export interface ConfigOrigin {
+	file: string;
+	/** Reads and validates the file as at startup, with the same flags over it; throws a ConfigError saying what is wrong. */
+	load(): Config;
+}
+
 export interface ResolvedConfig {
 	config: Config;
-	/** The config file read, if any. */
-	file: string | undefined;
-	/** Reads that file again, with the same flags over it (live reload); undefined without a file. */
-	reload: (() => Config) | undefined;
+	/** Undefined for the one model of `switchboard -- <command>`, which no file describes. */
+	origin: ConfigOrigin | undefined;
 }
 
 /** Flags that describe the one model of the command-line mode; a config file says these per model. */
@@ -32,13 +36,12 @@ const modelFlags = ['target-port', 'idle-timeout', 'ping-path', 'startup-timeout
  * --api-key, --admin-key, --log-level, --log-dir, --max-body-size) override its [server] table.
  */
 export function configFromCli({flags, command, given, cwd, env}: CliInput): ResolvedConfig {
-	const jsonLogs = flags.logFormat === undefined ? !flags.ui : flags.logFormat === 'json';
 	if (command.length > 0) {
 		if (flags.config !== undefined || flags.backends !== undefined) {
 			throw new ConfigError('Give either a server command after `--` or --config/--backends, not both.');
 		}
 
-		return {config: configFromFlags(flags, command, env), file: undefined, reload: undefined};
+		return {config: configFromFlags(flags, command, env), origin: undefined};
 	}
 
 	if (flags.config !== undefined && flags.backends !== undefined) {
@@ -59,21 +62,23 @@ export function configFromCli({flags, command, given, cwd, env}: CliInput): Reso
 	const config = loadConfigFile(file, env);
 	const {server} = config;
 	return {
-		file,
-		// This file even if another one appears where findConfigFile looks first.
-		reload: () => configFromCli({flags: {...flags, config: file, backends: undefined}, command, given, cwd, env}).config,
+		origin: {
+			file,
+			// This file even if another one appears where findConfigFile looks first.
+			load: () => configFromCli({flags: {...flags, config: file, backends: undefined}, command, given, cwd, env}).config,
+		},
 		config: {
 			...config,
 			server: {
 				...server,
 				host: given.has('host') ? flags.host : server.host,
 				port: given.has('port') ? portFlag('--port', flags.port) : server.port,
-				apiKeys: given.has('api-key') ? checked('--api-key (or SWITCHBOARD_API_KEY)', '""', readApiKeys(flags.apiKey, env)) : server.apiKeys,
+				apiKeys: given.has('api-key') ? apiKeysFlag(flags.apiKey, env) : server.apiKeys,
 				adminKeys: given.has('admin-key') ? adminKeysFlag(flags.adminKey, env) : server.adminKeys,
-				logLevel: given.has('log-level') ? checked('--log-level', flags.logLevel, readLogLevel(flags.logLevel)) : server.logLevel,
+				logLevel: given.has('log-level') ? logLevelFlag(flags.logLevel) : server.logLevel,
 				logDir: given.has('log-dir') && flags.logDir ? path.resolve(flags.logDir) : server.logDir,
-				maxBodyBytes: given.has('max-body-size') ? checked('--max-body-size', flags.maxBodySize, readSize(flags.maxBodySize)) : server.maxBodyBytes,
-				jsonLogs,
+				maxBodyBytes: given.has('max-body-size') ? maxBodySizeFlag(flags.maxBodySize) : server.maxBodyBytes,
+				jsonLogs: jsonLogsFlag(flags),
 			},
 		},
 	};

@@ -4,7 +4,7 @@ import {backendExpected, readBackendUrl} from './backend-url.js';
 import {ConfigError} from './errors.js';
 import {isTable, keyPath} from './key-path.js';
 import {parseToml, show} from './toml-text.js';
-import {mustBe, type Reading} from './values.js';
+import {longestTimerMs, mustBe, type Reading} from './values.js';
 
 /*
  * The backend lists of the tools switchboard replaces, read as their users wrote them:
@@ -13,7 +13,7 @@ import {mustBe, type Reading} from './values.js';
  * or the line (ip.txt), and saying what is expected.
  */
 
-export type LegacyFormat = 'servers.toml' | 'ip.txt';
+type LegacyFormat = 'servers.toml' | 'ip.txt';
 
 export interface LegacyBackend {
 	/** `scheme://host:port`, without a trailing slash or `/v1`: switchboard forwards /v1/... itself. */
@@ -67,7 +67,7 @@ export const vllmRouterDefaults: Readonly<Required<LegacySettings>> = {
 };
 
 /** The forwarder's port for an ip.txt entry that names none (its `BACKEND_DEFAULT_PORT`). */
-export const forwarderDefaultPort = 8101;
+const forwarderDefaultPort = 8101;
 
 /**
  * Which legacy format a file is in, if any:
@@ -271,9 +271,6 @@ function readWhole(value: unknown, min: number, max: number, expected: string): 
 
 	return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? {value} : {expected};
 }
-
-/** Node's timers hold at most 2^31-1 ms (about 24.8 days). */
-const longestTimerMs = 2 ** 31 - 1;
 
 type SettingReader = (value: unknown) => Reading<number | boolean>;
 

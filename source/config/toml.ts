@@ -1,17 +1,16 @@
 import {statSync} from 'node:fs';
 import path from 'node:path';
 import {declaredModelName, resolveExecutable} from '../launchers/command.js';
-import {defaultCapacity, defaultHealth, defaultRouting} from './defaults.js';
+import {defaultCapacity, defaultHealth, defaultHost, defaultLogLevel, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultRouting} from './defaults.js';
 import {describeIssues, readConfigText} from './config-source.js';
 import {ConfigError} from './errors.js';
-import {defaultPort, defaultTargetPortBase} from './flags.js';
 import {keyPath} from './key-path.js';
 import {loadKeysFile, unknownModels, userKey} from './keys-file.js';
 import {parseLegacyConfig, type LegacyFleet} from './legacy.js';
 import {parseToml} from './toml-text.js';
 import {configFileSchema, type ConfigFile, type ModelEntry, type ModelSettings} from './schema.js';
 import type {Config, ModelConfig, ServerConfig} from './types.js';
-import {defaultLogDir, homeDirectory, mustBe, readAdminKeys, readApiKeys} from './values.js';
+import {checked, defaultLogDir, homeDirectory, readAdminKeys, readApiKeys} from './values.js';
 
 const configFileName = 'switchboard.toml';
 
@@ -40,44 +39,22 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
  * vllm-router's [config] settings apply where switchboard has their counterpart; see the README.
  */
 function legacyConfig(legacy: LegacyFleet, file: string, env: NodeJS.ProcessEnv): Config {
-	const name = path.basename(file).replace(/\.[^.]*$/, '') || 'backends';
 	const {settings} = legacy;
-	const server = resolveServer({}, file, env);
-	server.health = {
-		enabled: settings.activeHealthCheck ?? defaultHealth.enabled,
-		intervalMs: settings.healthCheckIntervalMs ?? defaultHealth.intervalMs,
-		timeoutMs: settings.healthCheckTimeoutMs ?? defaultHealth.timeoutMs,
-		unhealthyAfter: defaultHealth.unhealthyAfter,
-	};
-	return {
-		server,
-		models: [{
-			name,
-			servedName: undefined,
-			aliases: [],
-			launcher: 'static',
-			command: [],
-			backends: legacy.backends.map(backend => ({url: backend.url, capacity: backend.capacity ?? defaultCapacity})),
-			host: builtInModelSettings.host,
-			port: undefined,
-			portBase: defaultTargetPortBase,
-			pingPath: builtInModelSettings.pingPath,
-			idleTimeoutMs: 0,
-			startupTimeoutMs: builtInModelSettings.startupTimeoutMs,
-			stopGraceMs: builtInModelSettings.stopGraceMs,
-			maxQueue: builtInModelSettings.maxQueue,
-			maxWaitMs: builtInModelSettings.startupTimeoutMs,
-			onCold: 'hold',
-			capacity: defaultCapacity,
-			routing: {
-				...defaultRouting,
-				retries: settings.maxRetries ?? defaultRouting.retries,
-				retryBackoffMs: settings.retryDelayMs ?? defaultRouting.retryBackoffMs,
-			},
-			env: {},
-		}],
-		reloadIntervalMs: legacy.settings.configReloadIntervalMs,
-	};
+	const server = resolveServer({
+		health_checks: settings.activeHealthCheck,
+		health_interval: settings.healthCheckIntervalMs,
+		health_timeout: settings.healthCheckTimeoutMs,
+	}, file, env);
+	const model = resolveModel({
+		name: path.basename(file).replace(/\.[^.]*$/, '') || 'backends',
+		launcher: 'static',
+		backends: legacy.backends,
+		// Switchboard does not run these servers, so there is nothing to stop when idle.
+		idle_timeout: 0,
+		retries: settings.maxRetries,
+		retry_backoff: settings.retryDelayMs,
+	}, {});
+	return {server, models: [model], reloadIntervalMs: settings.configReloadIntervalMs};
 }
 
 /**
@@ -115,16 +92,6 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 	return {...config, server: {...config.server, keysFile: {path: keysPath, keys: loadKeysFile(keysPath, modelNames)}}};
 }
 
-/** Settings a model has when neither it nor [defaults] sets them (those of the flags). */
-const builtInModelSettings = {
-	host: '127.0.0.1',
-	pingPath: '/health',
-	idleTimeoutMs: 1_800_000,
-	startupTimeoutMs: 15 * 60_000,
-	stopGraceMs: 10_000,
-	maxQueue: 100,
-} as const;
-
 function resolveConfig(parsed: ConfigFile, file: string, env: NodeJS.ProcessEnv): Config {
 	const defaults = parsed.defaults ?? {};
 	return {
@@ -135,27 +102,19 @@ function resolveConfig(parsed: ConfigFile, file: string, env: NodeJS.ProcessEnv)
 
 function resolveServer(server: NonNullable<ConfigFile['server']>, file: string, env: NodeJS.ProcessEnv): ServerConfig {
 	// The file's own keys cannot be empty (see the schema): an empty one comes from the environment.
-	const apiKeys = readApiKeys(server.api_keys ?? [], env);
-	if ('expected' in apiKeys) {
-		throw new ConfigError(`${file}: SWITCHBOARD_API_KEY ${mustBe(apiKeys, '""')}.`);
-	}
-
-	const adminKeys = readAdminKeys(server.admin_key === undefined ? [] : [server.admin_key], env);
-	if ('expected' in adminKeys) {
-		throw new ConfigError(`${file}: SWITCHBOARD_ADMIN_KEY ${mustBe(adminKeys, '""')}.`);
-	}
-
+	const apiKeys = checked(`${file}: SWITCHBOARD_API_KEY`, '""', readApiKeys(server.api_keys ?? [], env));
+	const adminKeys = checked(`${file}: SWITCHBOARD_ADMIN_KEY`, '""', readAdminKeys(server.admin_key === undefined ? [] : [server.admin_key], env));
 	return {
-		host: server.host ?? '127.0.0.1',
+		host: server.host ?? defaultHost,
 		port: server.port ?? defaultPort,
-		apiKeys: apiKeys.value,
-		adminKeys: adminKeys.value,
+		apiKeys,
+		adminKeys,
 		keys: (server.keys ?? []).map(entry => userKey(entry)),
 		// Read by parseConfig once the rest of the file is known to be sound.
 		keysFile: undefined,
 		logDir: server.log_dir === undefined ? defaultLogDir(env) : resolvePath(server.log_dir, file, env),
-		maxBodyBytes: server.max_body_size ?? 32 * 1024 * 1024,
-		logLevel: server.log_level ?? 'info',
+		maxBodyBytes: server.max_body_size ?? defaultMaxBodyBytes,
+		logLevel: server.log_level ?? defaultLogLevel,
 		jsonLogs: false,
 		health: {
 			enabled: server.health_checks ?? defaultHealth.enabled,
@@ -174,7 +133,7 @@ function resolvePath(target: string, file: string, env: NodeJS.ProcessEnv): stri
 
 function resolveModel(model: ModelEntry, defaults: ModelSettings): ModelConfig {
 	const setting = <Key extends keyof ModelSettings>(key: Key): ModelSettings[Key] => model[key] ?? defaults[key];
-	const startupTimeoutMs = setting('startup_timeout') ?? builtInModelSettings.startupTimeoutMs;
+	const startupTimeoutMs = setting('startup_timeout') ?? defaultModelSettings.startupTimeoutMs;
 	const command = model.command ?? [];
 	return {
 		name: model.name,
@@ -183,16 +142,16 @@ function resolveModel(model: ModelEntry, defaults: ModelSettings): ModelConfig {
 		launcher: setting('launcher') ?? (model.backends ? 'static' : 'local'),
 		command,
 		backends: (model.backends ?? []).map(backend => ({url: backend.url, capacity: backend.capacity ?? setting('capacity') ?? defaultCapacity})),
-		host: setting('host') ?? builtInModelSettings.host,
+		host: setting('host') ?? defaultModelSettings.host,
 		port: setting('port'),
-		portBase: setting('port_base') ?? defaultTargetPortBase,
-		pingPath: setting('ping_path') ?? builtInModelSettings.pingPath,
-		idleTimeoutMs: setting('idle_timeout') ?? builtInModelSettings.idleTimeoutMs,
+		portBase: setting('port_base') ?? defaultModelSettings.portBase,
+		pingPath: setting('ping_path') ?? defaultModelSettings.pingPath,
+		idleTimeoutMs: setting('idle_timeout') ?? defaultModelSettings.idleTimeoutMs,
 		startupTimeoutMs,
-		stopGraceMs: setting('stop_grace') ?? builtInModelSettings.stopGraceMs,
-		maxQueue: setting('max_queue') ?? builtInModelSettings.maxQueue,
+		stopGraceMs: setting('stop_grace') ?? defaultModelSettings.stopGraceMs,
+		maxQueue: setting('max_queue') ?? defaultModelSettings.maxQueue,
 		maxWaitMs: setting('max_wait') ?? startupTimeoutMs,
-		onCold: setting('on_cold') ?? 'hold',
+		onCold: setting('on_cold') ?? defaultModelSettings.onCold,
 		capacity: setting('capacity') ?? defaultCapacity,
 		routing: {
 			policy: setting('routing') ?? defaultRouting.policy,

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import {parseDuration} from '../util/duration.js';
+import {ConfigError} from './errors.js';
 import type {LogLevel} from './types.js';
 
 /**
@@ -14,8 +15,17 @@ export function mustBe(problem: {expected: string; note?: string | undefined}, s
 	return `must be ${problem.expected} (got ${shown})${problem.note ? `; ${problem.note}` : ''}`;
 }
 
+/** The value a setting's text reads as, or a ConfigError naming the setting and what it expects. */
+export function checked<T>(setting: string, text: string, reading: Reading<T>): T {
+	if ('expected' in reading) {
+		throw new ConfigError(`${setting} ${mustBe(reading, text)}.`);
+	}
+
+	return reading.value;
+}
+
 /** Node's timers hold at most 2^31-1 ms (about 24.8 days); longer ones would fire at once. */
-const longestTimerMs = 2 ** 31 - 1;
+export const longestTimerMs = 2 ** 31 - 1;
 
 export const durationExpected = 'a duration such as 1800 (seconds), 90s, 30m or 2h';
 

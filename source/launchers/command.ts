@@ -1,5 +1,7 @@
 import {accessSync, constants} from 'node:fs';
 import path from 'node:path';
+import type {ModelConfig} from '../config/types.js';
+import type {Logger} from '../log/logger.js';
 
 /**
  * Fills `{host}` and `{port}` in. A command with neither gets `--host H --port P` appended,
@@ -15,13 +17,16 @@ export function substitute(command: readonly string[], host: string, port: numbe
 }
 
 /**
- * The warning a command deserves, if any: with `{port}` but no `{host}` the backend picks its
- * own interface (vLLM: all of them) and can be reached without switchboard's API key.
+ * Warns of each model whose command has `{port}` but no `{host}`: its backend picks its own
+ * interface (vLLM: all of them) and can be reached without switchboard's API key. Called at start
+ * for every model and on reload for those added or given a new command.
  */
-export function unboundHostWarning(model: string, command: readonly string[]): string | undefined {
-	return command.some(argument => argument.includes('{port}')) && !command.some(argument => argument.includes('{host}'))
-		? `the command of ${model} has {port} but no {host}: the backend picks its own interface (vLLM: all of them) and can be reached without switchboard's API key; add --host {host}`
-		: undefined;
+export function warnUnboundHosts(models: readonly ModelConfig[], logger: Logger): void {
+	for (const {name, command} of models) {
+		if (command.some(argument => argument.includes('{port}')) && !command.some(argument => argument.includes('{host}'))) {
+			logger.warn({model: name}, `the command of ${name} has {port} but no {host}: the backend picks its own interface (vLLM: all of them) and can be reached without switchboard's API key; add --host {host}`);
+		}
+	}
 }
 
 /** The executable a command would run, or undefined when there is none on PATH. */

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import {mkdtempSync, renameSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {after, describe, it} from 'node:test';
 import OpenAI from 'openai';
+import {saveAsEditorsDo} from '../helpers/files.js';
 import {cliPath, SwitchboardProcess, simCommand, until} from '../helpers/switchboard-process.js';
 
 const running: SwitchboardProcess[] = [];
@@ -25,11 +26,6 @@ const chat = (model: string) => ({model, messages: [{role: 'user' as const, cont
 describe('per-user keys, through the real binary', () => {
 	const directory = mkdtempSync(path.join(os.tmpdir(), 'switchboard-keys-'));
 	const keysFile = path.join(directory, 'keys.toml');
-	/** Replaces the keys file the way editors save: a new file renamed over the old one. */
-	const editKeys = (text: string) => {
-		writeFileSync(`${keysFile}.tmp`, text);
-		renameSync(`${keysFile}.tmp`, keysFile);
-	};
 
 	let switchboard: SwitchboardProcess;
 	const client = (apiKey: string) => new OpenAI({baseURL: `${switchboard.url}/v1`, apiKey, maxRetries: 0});
@@ -126,7 +122,7 @@ command = ${sim('large')}
 	});
 
 	it('applies an edit of the keys file without a restart', async () => {
-		editKeys(`${alice}
+		saveAsEditorsDo(keysFile, `${alice}
 [[keys]]
 key = "sk-bob"
 user = "bob"
@@ -139,7 +135,7 @@ models = ["large"]
 	});
 
 	it('rejects a broken edit, logs why, and keeps the keys it had', async () => {
-		editKeys(`${alice}
+		saveAsEditorsDo(keysFile, `${alice}
 [[keys]]
 key = "sk-bob"
 user = "bob"

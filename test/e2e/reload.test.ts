@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import {mkdtempSync, renameSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {after, describe, it} from 'node:test';
 import OpenAI from 'openai';
 import {startSim} from '../../source/sim/server.js';
+import {saveAsEditorsDo} from '../helpers/files.js';
 import {cliPath, isAlive, SwitchboardProcess, until, type LogLine} from '../helpers/switchboard-process.js';
 
 const running: SwitchboardProcess[] = [];
@@ -38,11 +39,10 @@ function configFile(name: string, text: string): string {
 
 const reloads = (line: LogLine) => line.msg.startsWith('config reloaded') || line.msg.startsWith('config not reloaded');
 
-/** Saves the file as editors do (a new file renamed over the old one) and waits for the line that says switchboard read it. */
+/** Saves the file as editors do and waits for the line that says switchboard read it. */
 async function edit(switchboard: SwitchboardProcess, file: string, text: string, match = reloads): Promise<LogLine> {
 	const before = switchboard.count(match);
-	writeFileSync(`${file}.tmp`, text);
-	renameSync(`${file}.tmp`, file);
+	saveAsEditorsDo(file, text);
 	await until(() => switchboard.count(match) > before, 10_000, 'the reload');
 	return switchboard.lines.filter(match).at(-1)!;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import {mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {after, describe, it} from 'node:test';
@@ -22,6 +22,7 @@ import {PrometheusExporter} from '../../source/metrics/exporter.js';
 import {Telemetry} from '../../source/metrics/telemetry.js';
 import {systemClock} from '../../source/util/clock.js';
 import {keyDigest} from '../../source/util/hash.js';
+import {saveAsEditorsDo} from '../helpers/files.js';
 import {until} from '../helpers/switchboard-process.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'switchboard-keys-'));
@@ -298,9 +299,7 @@ describe('the keys file watcher', () => {
 		const store = new KeyStore(config, models, logger, table => published.push(table));
 		store.watch();
 		try {
-			// Written aside and renamed over, as editors save.
-			writeFileSync(`${file}.tmp`, '[[keys]]\nkey = "a"\n[[keys]]\nkey = "b"\nuser = "bob"\n');
-			renameSync(`${file}.tmp`, file);
+			saveAsEditorsDo(file, '[[keys]]\nkey = "a"\n[[keys]]\nkey = "b"\nuser = "bob"\n');
 			await until(() => published.length === 1, 5000, 'the edit to be applied');
 			assert.equal(published[0]!.grants.length, 2);
 

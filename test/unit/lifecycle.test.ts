@@ -1,54 +1,12 @@
 import assert from 'node:assert/strict';
 import {beforeEach, describe, it} from 'node:test';
-import type {Config, ModelConfig} from '../../source/config/types.js';
+import type {ModelConfig} from '../../source/config/types.js';
 import type {FleetEvent} from '../../source/fleet/events.js';
 import {Fleet} from '../../source/fleet/fleet.js';
-import type {ExitInfo, InstanceListener, LaunchSpec} from '../../source/launchers/types.js';
 import {FakeClock, settle} from '../helpers/fake-clock.js';
-
-class FakeInstance {
-	stopped = false;
-	readonly url: string;
-	readonly pid = 4242;
-
-	constructor(readonly spec: LaunchSpec, readonly listener: InstanceListener) {
-		this.url = `http://127.0.0.1:${spec.port}`;
-	}
-
-	async stop(): Promise<void> {
-		this.stopped = true;
-	}
-
-	becomeReady(): void {
-		this.listener.onReady();
-	}
-
-	exit(info: Partial<ExitInfo> = {}): void {
-		this.listener.onExit({code: 1, signal: null, description: 'exited with code 1', ...info});
-	}
-}
+import {FakeInstance, fleetConfig, localModel} from '../helpers/fleet.js';
 
 const minute = 60_000;
-
-function modelConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
-	return {
-		name: 'm',
-		servedName: 'm',
-		launcher: 'local',
-		command: ['vllm', 'serve', 'm'],
-		host: '127.0.0.1',
-		port: undefined,
-		portBase: 8101,
-		pingPath: '/health',
-		idleTimeoutMs: 30 * minute,
-		startupTimeoutMs: 15 * minute,
-		stopGraceMs: 10_000,
-		maxQueue: 100,
-		maxWaitMs: 15 * minute,
-		env: {},
-		...overrides,
-	};
-}
 
 describe('model lifecycle', () => {
 	let clock: FakeClock;
@@ -60,11 +18,7 @@ describe('model lifecycle', () => {
 	let fleet: Fleet;
 
 	function build(overrides: Partial<ModelConfig> = {}): void {
-		const config: Config = {
-			server: {host: '127.0.0.1', port: 8100, apiKeys: [], adminKeys: [], keys: [], keysFile: undefined, logDir: '/tmp/switchboard-test-logs', maxBodyBytes: 1e6, logLevel: 'info', jsonLogs: true},
-			models: [modelConfig(overrides)],
-		};
-		fleet = new Fleet(config, {
+		fleet = new Fleet(fleetConfig(localModel('m', overrides)), {
 			clock,
 			launch(spec, listener) {
 				const instance = new FakeInstance(spec, listener);
@@ -252,7 +206,8 @@ describe('model lifecycle', () => {
 
 	it('a launch that throws fails the start instead of crashing', async () => {
 		build();
-		fleet = new Fleet({server: {host: '127.0.0.1', port: 8100, apiKeys: [], adminKeys: [], keys: [], keysFile: undefined, logDir: '/nowhere', maxBodyBytes: 1e6, logLevel: 'info', jsonLogs: true}, models: [modelConfig()]}, {
+		const config = fleetConfig(localModel('m'));
+		fleet = new Fleet({...config, server: {...config.server, logDir: '/nowhere'}}, {
 			clock,
 			launch() {
 				throw new Error('ENOTDIR: not a directory');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import {mkdtempSync, readFileSync, renameSync, utimesSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, utimesSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {beforeEach, describe, it} from 'node:test';
@@ -8,55 +8,14 @@ import {ConfigError} from '../../source/config/errors.js';
 import type {Config, ModelConfig} from '../../source/config/types.js';
 import type {FleetEvent} from '../../source/fleet/events.js';
 import {drainTimeoutMs, Fleet} from '../../source/fleet/fleet.js';
-import type {InstanceListener, LaunchSpec} from '../../source/launchers/types.js';
 import {describeReload, watchConfig} from '../../source/reload.js';
+import {saveAsEditorsDo} from '../helpers/files.js';
 import {until} from '../helpers/switchboard-process.js';
 import {FakeClock, settle} from '../helpers/fake-clock.js';
-
-class FakeInstance {
-	stopped = false;
-	readonly url: string;
-	readonly pid = 4242;
-
-	constructor(readonly spec: LaunchSpec, readonly listener: InstanceListener) {
-		this.url = `http://127.0.0.1:${spec.port}`;
-	}
-
-	async stop(): Promise<void> {
-		this.stopped = true;
-	}
-}
+// Under the short names the tests below read well with: config(local('a'), fixed('s', urls)).
+import {FakeInstance, fleetConfig as config, localModel as local, staticModel as fixed} from '../helpers/fleet.js';
 
 const minute = 60_000;
-
-function local(name: string, overrides: Partial<ModelConfig> = {}): ModelConfig {
-	return {
-		name,
-		servedName: name,
-		launcher: 'local',
-		command: ['vllm', 'serve', name],
-		backends: [],
-		host: '127.0.0.1',
-		port: undefined,
-		portBase: 8101,
-		pingPath: '/health',
-		idleTimeoutMs: 30 * minute,
-		startupTimeoutMs: 15 * minute,
-		stopGraceMs: 10_000,
-		maxQueue: 100,
-		maxWaitMs: 15 * minute,
-		env: {},
-		...overrides,
-	};
-}
-
-function fixed(name: string, urls: string[]): ModelConfig {
-	return local(name, {launcher: 'static', command: [], servedName: undefined, idleTimeoutMs: 0, backends: urls.map(url => ({url, capacity: 32}))});
-}
-
-function config(...models: ModelConfig[]): Config {
-	return {server: {host: '127.0.0.1', port: 8100, apiKeys: [], logDir: '/tmp/switchboard-test-logs', maxBodyBytes: 1e6, logLevel: 'info', jsonLogs: true}, models};
-}
 
 describe('Fleet.apply', () => {
 	let clock: FakeClock;
@@ -288,7 +247,7 @@ describe('watching the config file', () => {
 		writeFileSync(file, 'a');
 		// File times tick coarsely (a few ms): an older time keeps the first save, of the same size, from looking unchanged.
 		utimesSync(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
-		const source = {
+		const origin = {
 			file,
 			load(): Config {
 				const text = readFileSync(file, 'utf8');
@@ -306,7 +265,7 @@ describe('watching the config file', () => {
 				lines.push(JSON.parse(line) as {level: number; msg: string});
 			},
 		});
-		const watch = watchConfig(source, config(local('a')), {
+		const watch = watchConfig(origin, config(local('a')), {
 			apply(next) {
 				applied.push(next.models[0]!.name);
 				return {added: [next.models[0]!.name], removed: [], changed: [], refused: [], server: []};
@@ -318,8 +277,7 @@ describe('watching the config file', () => {
 			assert.deepEqual(lines.at(-1), {level: 30, msg: 'config reloaded: added b', file, added: ['b'], removed: [], changed: []});
 
 			const saved = Date.now();
-			writeFileSync(`${file}.tmp`, 'c');
-			renameSync(`${file}.tmp`, file);
+			saveAsEditorsDo(file, 'c');
 			await until(() => applied.length === 2, 3000, 'the save renamed over the file');
 			assert.ok(Date.now() - saved < 600, 'now checked every 50 ms, as the file asks');
 

@@ -1,0 +1,77 @@
+import {defaultCapacity, defaultHealth, defaultHost, defaultLogLevel, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultRouting} from '../../source/config/defaults.js';
+import type {Config, ModelConfig} from '../../source/config/types.js';
+import type {ExitInfo, InstanceListener, LaunchSpec} from '../../source/launchers/types.js';
+
+/** A backend that runs nothing: the test says when it is ready or exits. */
+export class FakeInstance {
+	stopped = false;
+	readonly url: string;
+	readonly pid = 4242;
+
+	constructor(readonly spec: LaunchSpec, readonly listener: InstanceListener) {
+		this.url = `http://127.0.0.1:${spec.port}`;
+	}
+
+	async stop(): Promise<void> {
+		this.stopped = true;
+	}
+
+	becomeReady(): void {
+		this.listener.onReady();
+	}
+
+	exit(info: Partial<ExitInfo> = {}): void {
+		this.listener.onExit({code: 1, signal: null, description: 'exited with code 1', ...info});
+	}
+}
+
+/** A model switchboard runs as `vllm serve <name>`, with the settings a config file that names only its command would give it. */
+export function localModel(name: string, overrides: Partial<ModelConfig> = {}): ModelConfig {
+	return {
+		name,
+		servedName: name,
+		aliases: [],
+		launcher: 'local',
+		command: ['vllm', 'serve', name],
+		backends: [],
+		host: defaultModelSettings.host,
+		port: undefined,
+		portBase: defaultModelSettings.portBase,
+		pingPath: defaultModelSettings.pingPath,
+		idleTimeoutMs: defaultModelSettings.idleTimeoutMs,
+		startupTimeoutMs: defaultModelSettings.startupTimeoutMs,
+		stopGraceMs: defaultModelSettings.stopGraceMs,
+		maxQueue: defaultModelSettings.maxQueue,
+		maxWaitMs: defaultModelSettings.startupTimeoutMs,
+		onCold: defaultModelSettings.onCold,
+		capacity: defaultCapacity,
+		routing: {...defaultRouting},
+		env: {},
+		...overrides,
+	};
+}
+
+/** A model served by servers switchboard does not run, at these URLs. */
+export function staticModel(name: string, urls: string[]): ModelConfig {
+	return localModel(name, {launcher: 'static', command: [], servedName: undefined, idleTimeoutMs: 0, backends: urls.map(url => ({url, capacity: defaultCapacity}))});
+}
+
+/** A Config of these models, for a Fleet: the [server] settings are the defaults (the fleet uses only the port and log dir). */
+export function fleetConfig(...models: ModelConfig[]): Config {
+	return {
+		server: {
+			host: defaultHost,
+			port: defaultPort,
+			apiKeys: [],
+			adminKeys: [],
+			keys: [],
+			keysFile: undefined,
+			logDir: '/tmp/switchboard-test-logs',
+			maxBodyBytes: defaultMaxBodyBytes,
+			logLevel: defaultLogLevel,
+			jsonLogs: true,
+			health: {...defaultHealth},
+		},
+		models,
+	};
+}
