@@ -45,6 +45,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 		clock,
 		launch,
 		quiesce: async model => bridge?.quiesce(model) ?? false,
+		busyBackends: async urls => bridge?.busyBackends(urls) ?? [],
 	});
 	const fleetLog = logger.child({component: 'fleet'});
 	const keys = new KeyStore(config.server, config.models.map(model => model.name), logger.child({component: 'keys'}), table => {
@@ -102,6 +103,15 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 			return;
 		}
 
+		if (event.type === 'backend.state') {
+			const fields = {model: event.model, replica: event.replica, state: event.state, url: event.url, reason: event.reason};
+			if (event.state === 'restarting') {
+				fleetLog.warn(fields, 'backend crashed; restarting it');
+			} else {
+				fleetLog.debug(fields, `backend ${event.state}`);
+			}
+		}
+
 		if (event.type !== 'model.state') {
 			// Added, removed or reconfigured: the routing table changes now, before the fleet asks
 			// the data plane whether a removed model's last requests are done (see Fleet.apply).
@@ -138,7 +148,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 			fleet.demand(model);
 		},
 		activity(models, backends) {
-			fleet.activity(models);
+			fleet.activity(models, backends);
 			telemetry.activity(backends);
 		},
 		async admin(request) {

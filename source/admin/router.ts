@@ -152,6 +152,19 @@ function summary(model: ModelSnapshot) {
 		idle_stop_at: model.idleStopAt === undefined ? null : model.idleStopAt / 1000,
 		started_at: model.startedAt === undefined ? null : model.startedAt / 1000,
 		ready_at: model.readyAt === undefined ? null : model.readyAt / 1000,
+		crashes: model.crashes,
+		restarts: model.restarts,
+		replicas: model.replicas.map(replica => ({
+			index: replica.index,
+			state: replica.state,
+			pid: replica.pid ?? null,
+			port: replica.port ?? null,
+			url: replica.url ?? null,
+			gpus: replica.gpus,
+			log_path: replica.logPath ?? null,
+			started_at: replica.startedAt === undefined ? null : replica.startedAt / 1000,
+			ready_at: replica.readyAt === undefined ? null : replica.readyAt / 1000,
+		})),
 	};
 }
 

@@ -10,7 +10,7 @@ import type {ModelConfig, ServerConfig} from './types.js';
  * Settings a local backend is started with: a change reaches a backend that runs already at its
  * next start (a reload never kills a backend under its requests).
  */
-export const startSettings: ReadonlySet<keyof ModelConfig> = new Set<keyof ModelConfig>(['command', 'env', 'host', 'port', 'portBase', 'pingPath', 'startupTimeoutMs', 'stopGraceMs']);
+export const startSettings: ReadonlySet<keyof ModelConfig> = new Set<keyof ModelConfig>(['command', 'env', 'host', 'port', 'portBase', 'pingPath', 'startupTimeoutMs', 'stopGraceMs', 'gpus', 'gpusPerReplica']);
 
 /** [server] settings the running proxy takes live; the others (its address, keys, log dir) need a restart. */
 export const liveServerSettings: ReadonlySet<keyof ServerConfig> = new Set<keyof ServerConfig>(['logLevel', 'maxBodyBytes', 'health']);
@@ -20,6 +20,7 @@ const tomlNames: Partial<Record<string, string>> = {
 	maxBodyBytes: 'max_body_size',
 	adminKeys: 'admin_key',
 	health: 'health_checks, health_interval, health_timeout or unhealthy_after',
+	replicas: 'replicas, min_replicas, max_replicas, scale_up_queue, scale_up_after or scale_down_after',
 };
 
 /** The key in switchboard.toml that sets a field: `idleTimeoutMs` is `idle_timeout`. */

@@ -1,4 +1,4 @@
-import type {HealthConfig, LogLevel, ModelConfig, RoutingConfig} from './types.js';
+import type {HealthConfig, LogLevel, ModelConfig, ReplicaConfig, RoutingConfig} from './types.js';
 
 /*
  * What a setting is when neither the flags nor the config file set it. Both read their defaults
@@ -19,7 +19,7 @@ export const defaultLogLevel: LogLevel = 'info';
 export const defaultCapacity = 32;
 
 /** Per-model settings; a model's max_wait defaults to its startup timeout. */
-export const defaultModelSettings: Readonly<Pick<ModelConfig, 'host' | 'portBase' | 'pingPath' | 'idleTimeoutMs' | 'startupTimeoutMs' | 'stopGraceMs' | 'maxQueue' | 'onCold'>> = {
+export const defaultModelSettings: Readonly<Pick<ModelConfig, 'host' | 'portBase' | 'pingPath' | 'idleTimeoutMs' | 'startupTimeoutMs' | 'stopGraceMs' | 'maxQueue' | 'onCold' | 'maxCrashes' | 'crashWindowMs' | 'drainTimeoutMs'>> = {
 	host: defaultHost,
 	/** The first port tried for a backend that names none. */
 	portBase: 8101,
@@ -29,6 +29,19 @@ export const defaultModelSettings: Readonly<Pick<ModelConfig, 'host' | 'portBase
 	stopGraceMs: 10_000,
 	maxQueue: 100,
 	onCold: 'hold',
+	maxCrashes: 5,
+	crashWindowMs: 10 * 60_000,
+	/** Generations run for minutes; cutting one wastes what its user waited for. */
+	drainTimeoutMs: 5 * 60_000,
+};
+
+/** One backend per model unless a config asks for more. */
+export const defaultReplicas: Readonly<ReplicaConfig> = {
+	min: 1,
+	max: 1,
+	scaleUpQueue: 4,
+	scaleUpAfterMs: 30_000,
+	scaleDownAfterMs: 5 * 60_000,
 };
 
 export const defaultRouting: Readonly<RoutingConfig> = {

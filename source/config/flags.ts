@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {declaredModelName, resolveExecutable, servedModelName} from '../launchers/command.js';
-import {defaultCapacity, defaultHealth, defaultHost, defaultLogLevel, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultRouting} from './defaults.js';
+import {defaultCapacity, defaultHealth, defaultHost, defaultLogLevel, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultReplicas, defaultRouting} from './defaults.js';
 import {ConfigError} from './errors.js';
 import type {Config, LogLevel} from './types.js';
 import {checked, defaultLogDir, readAdminKeys, readApiKeys, readDuration, readLogLevel, readSize} from './values.js';
@@ -117,6 +117,12 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 			maxWaitMs: flags.maxWait === undefined ? startupTimeoutMs : duration('--max-wait', flags.maxWait),
 			onCold: defaultModelSettings.onCold,
 			capacity: defaultCapacity,
+			replicas: {...defaultReplicas},
+			gpus: [],
+			gpusPerReplica: 0,
+			maxCrashes: defaultModelSettings.maxCrashes,
+			crashWindowMs: defaultModelSettings.crashWindowMs,
+			drainTimeoutMs: defaultModelSettings.drainTimeoutMs,
 			routing: {...defaultRouting},
 			env: {},
 		}],

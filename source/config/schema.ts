@@ -74,6 +74,8 @@ function readLauncher(value: string): Reading<'local' | 'static'> {
 }
 
 const portExpected = 'a port number from 1 to 65535';
+const maxReplicas = 64;
+const replicasExpected = `a whole number of backends from 1 to ${maxReplicas}`;
 const capacityExpected = 'a whole number of concurrent requests, 1 or more';
 const pathExpected = expecting('a path starting with /');
 
@@ -98,6 +100,17 @@ const modelSettings = {
 	retry_backoff: duration({zeroMeans: 'retry at once'}).optional(),
 	kv_cache_limit: z.number(expecting('a share of the KV cache from 0 to 1, such as 0.95')).min(0, expecting('a share from 0 to 1')).max(1, expecting('a share from 0 to 1')).optional(),
 	waiting_limit: wholeNumber(0, Number.MAX_SAFE_INTEGER, 'a whole number of waiting requests, 0 or more').optional(),
+	replicas: wholeNumber(1, maxReplicas, replicasExpected).optional(),
+	min_replicas: wholeNumber(1, maxReplicas, replicasExpected).optional(),
+	max_replicas: wholeNumber(1, maxReplicas, replicasExpected).optional(),
+	scale_up_queue: wholeNumber(1, Number.MAX_SAFE_INTEGER, 'a whole number of queued requests per replica, 1 or more').optional(),
+	scale_up_after: duration({zeroMeans: 'at once'}).optional(),
+	scale_down_after: duration({zeroMeans: 'at once'}).optional(),
+	gpus: z.array(z.union([z.int().min(0), z.string().min(1)]), expecting('a list of GPU ids such as [0, 1, 2, 3]')).transform(ids => ids.map(String)).optional(),
+	gpus_per_replica: wholeNumber(1, 1024, 'a whole number of GPUs, 1 or more').optional(),
+	max_crashes: wholeNumber(1, 1000, 'a whole number of crashes, 1 or more').optional(),
+	crash_window: duration({}).optional(),
+	drain_timeout: duration({zeroMeans: 'stop at once'}).optional(),
 };
 
 const modelNameExpected = 'a name of letters, digits and . _ : / - such as "qwen3-8b"';

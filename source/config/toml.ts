@@ -1,7 +1,7 @@
 import {statSync} from 'node:fs';
 import path from 'node:path';
 import {declaredModelName, resolveExecutable} from '../launchers/command.js';
-import {defaultCapacity, defaultHealth, defaultHost, defaultLogLevel, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultRouting} from './defaults.js';
+import {defaultCapacity, defaultHealth, defaultHost, defaultLogLevel, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultReplicas, defaultRouting} from './defaults.js';
 import {describeIssues, readConfigText} from './config-source.js';
 import {ConfigError} from './errors.js';
 import {keyPath} from './key-path.js';
@@ -9,7 +9,7 @@ import {loadKeysFile, unknownModels, userKey} from './keys-file.js';
 import {parseLegacyConfig, type LegacyFleet} from './legacy.js';
 import {parseToml} from './toml-text.js';
 import {configFileSchema, type ConfigFile, type ModelEntry, type ModelSettings} from './schema.js';
-import type {Config, ModelConfig, ServerConfig} from './types.js';
+import type {Config, ModelConfig, ReplicaConfig, ServerConfig} from './types.js';
 import {checked, defaultLogDir, homeDirectory, readAdminKeys, readApiKeys} from './values.js';
 
 const configFileName = 'switchboard.toml';
@@ -131,10 +131,26 @@ function resolvePath(target: string, file: string, env: NodeJS.ProcessEnv): stri
 	return path.resolve(path.dirname(path.resolve(file)), expanded);
 }
 
+/** `replicas = N` is `min_replicas = max_replicas = N`. */
+function resolveReplicas(setting: <Key extends keyof ModelSettings>(key: Key) => ModelSettings[Key]): ReplicaConfig {
+	const fixed = setting('replicas');
+	const min = setting('min_replicas') ?? fixed ?? defaultReplicas.min;
+	const max = setting('max_replicas') ?? fixed ?? Math.max(min, defaultReplicas.max);
+	return {
+		min,
+		max,
+		scaleUpQueue: setting('scale_up_queue') ?? defaultReplicas.scaleUpQueue,
+		scaleUpAfterMs: setting('scale_up_after') ?? defaultReplicas.scaleUpAfterMs,
+		scaleDownAfterMs: setting('scale_down_after') ?? defaultReplicas.scaleDownAfterMs,
+	};
+}
+
 function resolveModel(model: ModelEntry, defaults: ModelSettings): ModelConfig {
 	const setting = <Key extends keyof ModelSettings>(key: Key): ModelSettings[Key] => model[key] ?? defaults[key];
 	const startupTimeoutMs = setting('startup_timeout') ?? defaultModelSettings.startupTimeoutMs;
 	const command = model.command ?? [];
+	const replicas = resolveReplicas(setting);
+	const gpus = setting('gpus') ?? [];
 	return {
 		name: model.name,
 		servedName: setting('served_name') ?? declaredModelName(command),
@@ -153,6 +169,13 @@ function resolveModel(model: ModelEntry, defaults: ModelSettings): ModelConfig {
 		maxWaitMs: setting('max_wait') ?? startupTimeoutMs,
 		onCold: setting('on_cold') ?? defaultModelSettings.onCold,
 		capacity: setting('capacity') ?? defaultCapacity,
+		replicas,
+		gpus,
+		// Split evenly over the most replicas there can be, unless said otherwise.
+		gpusPerReplica: setting('gpus_per_replica') ?? Math.floor(gpus.length / replicas.max),
+		maxCrashes: setting('max_crashes') ?? defaultModelSettings.maxCrashes,
+		crashWindowMs: setting('crash_window') ?? defaultModelSettings.crashWindowMs,
+		drainTimeoutMs: setting('drain_timeout') ?? defaultModelSettings.drainTimeoutMs,
 		routing: {
 			policy: setting('routing') ?? defaultRouting.policy,
 			retries: setting('retries') ?? defaultRouting.retries,
@@ -166,6 +189,28 @@ function resolveModel(model: ModelEntry, defaults: ModelSettings): ModelConfig {
 }
 
 /** What each value alone cannot show: names and ports that collide, programs that do not exist. */
+/** Replica counts that contradict each other or the ports and GPUs they need. */
+function replicaProblems(model: ModelConfig, entry: ModelEntry | undefined, at: (key: string) => string): string[] {
+	const problems: string[] = [];
+	const {min, max} = model.replicas;
+	const {gpus, gpusPerReplica} = model;
+	if (entry?.replicas !== undefined && (entry.min_replicas !== undefined || entry.max_replicas !== undefined)) {
+		problems.push(`${at('replicas')} is a fixed count; set either replicas or min_replicas/max_replicas, not both.`);
+	} else if (min > max) {
+		problems.push(`${at('min_replicas')} ${min} is more than max_replicas ${max}.`);
+	}
+
+	if (max > 1 && model.port !== undefined) {
+		problems.push(`${at('port')} ${model.port} is one port, but each of up to ${max} replicas needs its own: drop port (replicas take free ports from port_base up).`);
+	}
+
+	if (gpus.length > 0 && (gpusPerReplica === 0 || gpusPerReplica * max > gpus.length)) {
+		problems.push(`${at('gpus')} lists ${gpus.length} GPU${gpus.length === 1 ? '' : 's'}, too few for ${max} replica${max === 1 ? '' : 's'} of ${Math.max(gpusPerReplica, 1)}; list more GPUs or lower max_replicas or gpus_per_replica.`);
+	}
+
+	return problems;
+}
+
 function findConflicts(config: Config, parsed: ConfigFile, document: unknown): string[] {
 	if (config.models.length === 0) {
 		return ['defines no model; add a [[models]] table with at least a name and a command.'];
@@ -202,7 +247,13 @@ function findConflicts(config: Config, parsed: ConfigFile, document: unknown): s
 			}
 		}
 
+		const entry = parsed.models?.[index];
+		const replicaKeys = (['replicas', 'min_replicas', 'max_replicas', 'gpus'] as const).filter(key => entry?.[key] !== undefined);
 		if (model.launcher === 'static') {
+			if (replicaKeys.length > 0) {
+				problems.push(`${at(index, replicaKeys[0]!)} does not apply to a static model: list its servers in backends.`);
+			}
+
 			if (model.backends.length === 0) {
 				problems.push(`${at(index, 'backends')} is required for a static model: the servers it is served by, such as [{url = "http://10.0.0.5:8000", capacity = 32}].`);
 			}
@@ -214,6 +265,7 @@ function findConflicts(config: Config, parsed: ConfigFile, document: unknown): s
 			continue;
 		}
 
+		problems.push(...replicaProblems(model, entry, key => at(index, key)));
 		if (model.backends.length > 0) {
 			problems.push(`${at(index, 'backends')} applies to static models only; set launcher = "static", or drop it and give a command.`);
 		}

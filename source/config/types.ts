@@ -71,6 +71,19 @@ export interface StaticBackend {
 	capacity: number;
 }
 
+/** How many backends a local model runs while it is up, and when it adds or drops one. */
+export interface ReplicaConfig {
+	/** Started together when the model starts; the idle timeout still stops them all. */
+	min: number;
+	max: number;
+	/** A replica is added when the requests beyond the running replicas' capacity, per replica, stay above this… */
+	scaleUpQueue: number;
+	/** …for this long. */
+	scaleUpAfterMs: number;
+	/** Replicas above `min` are stopped after this long without a request. */
+	scaleDownAfterMs: number;
+}
+
 export interface ModelConfig {
 	/** The name clients use and switchboard shows. */
 	name: string;
@@ -102,6 +115,15 @@ export interface ModelConfig {
 	maxWaitMs: number;
 	/** A request for a model that is not ready: `hold` it until the model is, or `reject` it at once with 503 (the model starts either way). */
 	onCold: 'hold' | 'reject';
+	replicas: ReplicaConfig;
+	/** GPU ids; replica i gets the i-th slice of `gpusPerReplica` of them as CUDA_VISIBLE_DEVICES (empty: left as it is). */
+	gpus: string[];
+	gpusPerReplica: number;
+	/** A backend that crashes this many times within `crashWindowMs` is not restarted again: the model is failed until an operator starts it. */
+	maxCrashes: number;
+	crashWindowMs: number;
+	/** How long a stop waits for requests in flight before the backend is stopped under them. */
+	drainTimeoutMs: number;
 	/** A local backend's weight in routing and its capacity in /load-stats (static backends have their own). */
 	capacity: number;
 	routing: RoutingConfig;

@@ -12,7 +12,8 @@ export interface BridgeHandlers {
 /** The control plane's end of the data-plane worker: typed messages in, typed messages out. */
 export class DataPlaneBridge {
 	readonly #worker: Worker;
-	readonly #quiescing = new Map<number, (ok: boolean) => void>();
+	/** Questions to the data plane waiting for their answer, by id. */
+	readonly #asked = new Map<number, (answer: never) => void>();
 	#sequence = 0;
 	#closed: (() => void) | undefined;
 	readonly listening: Promise<string>;
@@ -57,11 +58,12 @@ export class DataPlaneBridge {
 	}
 
 	async quiesce(model: string): Promise<boolean> {
-		const id = ++this.#sequence;
-		return new Promise(resolve => {
-			this.#quiescing.set(id, resolve);
-			this.#send({type: 'quiesce', id, model});
-		});
+		return this.#ask<boolean>(id => ({type: 'quiesce', id, model}));
+	}
+
+	/** Of these backends, those with requests in flight, once the routes sent before are applied. */
+	async busyBackends(urls: string[]): Promise<string[]> {
+		return this.#ask<string[]>(id => ({type: 'busy-backends', id, urls}));
 	}
 
 	/** Stops listening, answers held requests, closes backend connections, ends the thread. */
@@ -72,6 +74,19 @@ export class DataPlaneBridge {
 		this.#send({type: 'close'});
 		await closed;
 		await this.#worker.terminate();
+	}
+
+	async #ask<Answer>(question: (id: number) => ControlMessage): Promise<Answer> {
+		const id = ++this.#sequence;
+		return new Promise(resolve => {
+			this.#asked.set(id, resolve as (answer: never) => void);
+			this.#send(question(id));
+		});
+	}
+
+	#answer(id: number, answer: unknown): void {
+		this.#asked.get(id)?.(answer as never);
+		this.#asked.delete(id);
 	}
 
 	#send(message: ControlMessage): void {
@@ -91,8 +106,12 @@ export class DataPlaneBridge {
 			}
 
 			case 'quiesced': {
-				this.#quiescing.get(message.id)?.(message.ok);
-				this.#quiescing.delete(message.id);
+				this.#answer(message.id, message.ok);
+				break;
+			}
+
+			case 'busy-backends': {
+				this.#answer(message.id, message.urls);
 				break;
 			}
 

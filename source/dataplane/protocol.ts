@@ -131,6 +131,8 @@ export type ControlMessage =
 	 * in the routes, `ok` says whether its last requests have finished.
 	 */
 	| {type: 'quiesce'; id: number; model: string}
+	/** Asks which of these backends still have requests in flight; answered with `busy-backends`. */
+	| {type: 'busy-backends'; id: number; urls: string[]}
 	/** [server] settings a reload changes live. */
 	| ({type: 'settings'} & LiveSettings)
 	| {type: 'admin-reply'; id: number; reply: AdminReply}
@@ -144,5 +146,6 @@ export type DataMessage =
 	| {type: 'activity'; models: ModelActivity[]; backends: BackendActivity[]}
 	/** `ok` is false when a request arrived meanwhile: the model stays in rotation. */
 	| {type: 'quiesced'; id: number; ok: boolean}
+	| {type: 'busy-backends'; id: number; urls: string[]}
 	| {type: 'admin'; id: number; request: AdminRequest}
 	| {type: 'closed'};

@@ -109,6 +109,12 @@ export class DataPlane implements RequestHost {
 				break;
 			}
 
+			case 'busy-backends': {
+				const busy = message.urls.filter(url => (this.#upstreams.get(url)?.inflight ?? 0) > 0 || [...this.#retiring].some(upstream => upstream.url === url && upstream.inflight > 0));
+				this.post({type: 'busy-backends', id: message.id, urls: busy});
+				break;
+			}
+
 			case 'settings': {
 				this.#maxBodyBytes = message.maxBodyBytes;
 				this.logger.level = message.logLevel;

@@ -1,4 +1,5 @@
 import type {ModelState} from './model.js';
+import type {ReplicaState} from './replica.js';
 
 export type FleetEvent =
 	| {
@@ -7,6 +8,20 @@ export type FleetEvent =
 		state: ModelState;
 		previous: ModelState;
 		/** Why it changed, in words (set for failures, idle stops, crashes). */
+		reason: string | undefined;
+		at: number;
+	}
+	| {
+		/** One replica of a managed model changed state (its model's state follows from its replicas'). */
+		type: 'backend.state';
+		model: string;
+		/** From 0. */
+		replica: number;
+		/** Where it serves, while it runs. */
+		url: string | undefined;
+		port: number | undefined;
+		state: ReplicaState;
+		/** Why, for crashes and stops. */
 		reason: string | undefined;
 		at: number;
 	}

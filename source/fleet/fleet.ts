@@ -6,13 +6,14 @@ import type {ModelActivity} from '../dataplane/protocol.js';
 import {systemClock, type Clock, type Timer} from '../util/clock.js';
 import {formatDuration} from '../util/duration.js';
 import {FleetEvents} from './events.js';
-import {ManagedModel, type FleetModel, type ModelContext, type ModelSnapshot} from './model.js';
+import {ManagedModel, type BackendTraffic, type FleetModel, type ModelContext, type ModelSnapshot} from './model.js';
 import {StaticModel} from './static-model.js';
 
 export interface FleetOptions {
 	launch: Launch;
 	/** See ModelContext.quiesce; for a removed model, whether its last requests have finished. */
 	quiesce(model: string): Promise<boolean>;
+	busyBackends: ModelContext['busyBackends'];
 	clock?: Clock;
 	/** Defaults to binding-test from the model's port base up. */
 	findPort?(model: ModelConfig, taken: ReadonlySet<number>): Promise<number>;
@@ -65,6 +66,7 @@ export class Fleet {
 	/** Removed models whose requests are still finishing, by name. */
 	readonly #draining = new Map<string, Drain>();
 	readonly #takenPorts = new Set<number>();
+	#portSearch: Promise<unknown> = Promise.resolve();
 	readonly #context: ModelContext;
 
 	constructor(config: Config, options: FleetOptions) {
@@ -75,15 +77,21 @@ export class Fleet {
 			events: this.events,
 			logDir: config.server.logDir,
 			quiesce: options.quiesce,
+			busyBackends: options.busyBackends,
 			allocatePort: async (model: ModelConfig) => {
-				const taken = new Set([...this.#takenPorts, config.server.port]);
-				const port = await findPort(model, taken);
-				if (model.port === undefined && this.#takenPorts.has(port)) {
-					throw new Error(`port ${port} is already used by another backend`);
-				}
+				// One search at a time: replicas starting together would all find the same free port.
+				const allocation = this.#portSearch.then(async () => {
+					const taken = new Set([...this.#takenPorts, config.server.port]);
+					const port = await findPort(model, taken);
+					if (model.port === undefined && this.#takenPorts.has(port)) {
+						throw new Error(`port ${port} is already used by another backend`);
+					}
 
-				this.#takenPorts.add(port);
-				return port;
+					this.#takenPorts.add(port);
+					return port;
+				});
+				this.#portSearch = allocation.catch(() => undefined);
+				return allocation;
 			},
 			releasePort: (port: number) => {
 				this.#takenPorts.delete(port);
@@ -107,12 +115,18 @@ export class Fleet {
 		this.#models.get(name)?.demand();
 	}
 
-	activity(activity: readonly ModelActivity[]): void {
+	activity(activity: readonly ModelActivity[], backends: readonly BackendTraffic[] = []): void {
 		for (const {model: name, ...traffic} of activity) {
 			const drain = this.#draining.get(name);
 			(this.#models.get(name) ?? drain?.model)?.traffic(traffic);
 			if (drain?.answered && traffic.inflight === 0) {
 				void this.#finishDrain(drain, 'its last request finished');
+			}
+		}
+
+		if (backends.length > 0) {
+			for (const model of this.#models.values()) {
+				model.backendTraffic(backends);
 			}
 		}
 	}
@@ -199,7 +213,7 @@ export class Fleet {
 		}
 
 		this.#draining.clear();
-		await Promise.all([...this.models, ...draining.map(drain => drain.model)].map(async model => model.stop(reason)));
+		await Promise.all([...this.models, ...draining.map(drain => drain.model)].map(async model => model.stop(reason, {drain: false})));
 	}
 
 	#create(config: ModelConfig): FleetModel {
@@ -239,7 +253,7 @@ export class Fleet {
 
 		drain.done = true;
 		this.#context.clock.clearTimeout(drain.timer);
-		await drain.model.stop(`removed from the configuration; ${why}`);
+		await drain.model.stop(`removed from the configuration; ${why}`, {drain: false});
 		// Added back while it stopped: it stays (stopped, started again on demand).
 		if (this.#draining.get(name) === drain) {
 			this.#draining.delete(name);

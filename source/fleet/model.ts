@@ -1,16 +1,17 @@
-import path from 'node:path';
 import {changedSettings, startSettings} from '../config/changes.js';
 import type {ModelConfig} from '../config/types.js';
 import {substitute} from '../launchers/command.js';
-import type {ExitInfo, Instance, Launch} from '../launchers/types.js';
+import type {Launch} from '../launchers/types.js';
 import type {Clock, Timer} from '../util/clock.js';
 import {formatDuration} from '../util/duration.js';
 import type {FleetEvents} from './events.js';
 import {LogRing} from './log-ring.js';
+import {Replica, type ReplicaOwner, type ReplicaSnapshot} from './replica.js';
 
 /**
- * `stopped → loading → ready → draining → stopped`; `failed` when a start or a running
- * backend ended without being asked to. A request for a stopped or failed model starts it.
+ * `stopped → loading → ready → draining → stopped`; `failed` when its start failed (a request starts
+ * it again) or its backends crashed too often (only an operator's start does). `ready` while at least
+ * one replica is; `loading` again while its only replica restarts after a crash.
  */
 export type ModelState = 'stopped' | 'loading' | 'ready' | 'draining' | 'failed';
 
@@ -26,6 +27,17 @@ export interface ModelContext {
 	portInUse(host: string, port: number): Promise<boolean>;
 	/** Takes the model out of the data plane's rotation if nothing is in flight; false otherwise. */
 	quiesce(model: string): Promise<boolean>;
+	/**
+	 * Of these backends, those the data plane still has requests in flight on. Asked once they are
+	 * out of its routes, so the answer (and every report of backend traffic after it) is final.
+	 */
+	busyBackends(urls: string[]): Promise<string[]>;
+}
+
+/** A backend's requests in flight, as the data plane last reported them. */
+export interface BackendTraffic {
+	url: string;
+	inflight: number;
 }
 
 /** The data plane's counters for a model, as last reported. */
@@ -56,6 +68,12 @@ export interface ModelSnapshot extends ModelTraffic {
 	idleTimeoutMs: number;
 	/** When the idle timeout will stop it, if it is counting. */
 	idleStopAt: number | undefined;
+	/** Its backends that are not stopped (a static model's are not switchboard's to show here). */
+	replicas: ReplicaSnapshot[];
+	/** Unasked ends (crashes, failed starts) within its crash window. */
+	crashes: number;
+	/** Replicas restarted after a crash since switchboard started. */
+	restarts: number;
 }
 
 /** A backend requests can be sent to now. */
@@ -63,6 +81,11 @@ export interface ReadyBackend {
 	url: string;
 	/** Its share of the model's load, relative to the other backends. */
 	capacity: number;
+}
+
+export interface StopOptions {
+	/** Wait for requests in flight (up to the model's drain timeout); default true. */
+	drain?: boolean;
 }
 
 /** What the fleet, the admin API and the data-plane bridge need of any model, however it runs. */
@@ -76,7 +99,9 @@ export interface FleetModel {
 	readonly logs: LogRing;
 	demand(): void;
 	traffic(traffic: ModelTraffic): void;
-	stop(reason: string): Promise<void>;
+	backendTraffic(backends: readonly BackendTraffic[]): void;
+	/** Takes it out of rotation, lets requests in flight finish (unless `drain` is false), then stops its backends. */
+	stop(reason: string, options?: StopOptions): Promise<void>;
 	snapshot(): ModelSnapshot;
 	backends(): ReadyBackend[];
 	/**
@@ -86,41 +111,69 @@ export interface FleetModel {
 	reconfigure(config: ModelConfig): Array<keyof ModelConfig>;
 }
 
-const logLinesInErrors = 15;
-/** A start gives up after losing this many races for a port. */
-const maxPortRaces = 3;
+/** After a crash a replica waits this long before it starts again, doubled for each further crash in the window. */
+const restartBackoff = {firstMs: 1000, maxMs: 60_000};
 
-/** A model whose backend switchboard runs: started on demand, stopped when idle. */
+/** A replica being stopped that still has requests running; done once the data plane reports none left. */
+interface Drain {
+	url: string;
+	done(): void;
+}
+
+/**
+ * A model whose backends switchboard runs: started on demand, as many replicas as its load asks
+ * for (within its min and max), restarted when they crash, stopped when idle.
+ */
 export class ManagedModel implements FleetModel {
 	readonly logs = new LogRing();
 	#config: ModelConfig;
-	/** The settings the current backend was started with; undefined while none runs. */
+	/** The settings its backends were started with; undefined while none runs. */
 	#launched: ModelConfig | undefined;
 	#state: ModelState = 'stopped';
 	#reason: string | undefined;
-	#instance: Instance | undefined;
-	#port: number | undefined;
-	#logPath: string | undefined;
-	#command: string[] = [];
+	/** By index; a stopped one is a free slot (its GPU slice follows its index). */
+	readonly #replicas: Replica[] = [];
+	readonly #owner: ReplicaOwner;
 	#startedAt: number | undefined;
 	#readyAt: number | undefined;
 	#traffic = noTraffic;
-	/** Bumped at every start and stop, so late callbacks of an old instance are ignored. */
-	#generation = 0;
-	#startupTimer: Timer | undefined;
+	/** When its backends ended unasked, within the crash window. */
+	#crashes: number[] = [];
+	#restarts = 0;
+	/** Failed for crashing too often: requests do not start it, an operator's start does. */
+	#crashLooping = false;
 	#idleTimer: Timer | undefined;
 	#idleStopAt: number | undefined;
+	#scaleUpTimer: Timer | undefined;
+	#scaleDownTimer: Timer | undefined;
+	/** When a replica was last added or removed: scaling counts its windows from there. */
+	#scaledAt = 0;
 	#stopping: Promise<void> | undefined;
-	/** The last instance's end: its whole process group gone and its port free. */
-	#teardown: Promise<void> = Promise.resolve();
-	/** Where this start's lines begin in `logs`. */
-	#logStart = 0;
-	/** Port races lost in this start (see #onExit). */
-	#portRaces = 0;
 	#restartAfterStop = false;
+	readonly #drains = new Set<Drain>();
 
 	constructor(config: ModelConfig, private readonly context: ModelContext) {
 		this.#config = config;
+		const model = this;
+		this.#owner = {
+			get name() {
+				return model.name;
+			},
+			context,
+			changed: (replica, reason) => {
+				const {url, port} = replica.snapshot();
+				context.events.emit({type: 'backend.state', model: this.name, replica: replica.index, url, port, state: replica.state, reason, at: context.clock.now()});
+			},
+			log: (replica, line) => {
+				this.#log(this.#config.replicas.max > 1 ? `[replica ${replica.index + 1}] ${line}` : line);
+			},
+			ready: () => {
+				this.#replicaReady();
+			},
+			ended: (replica, reason, whileLoading) => {
+				this.#replicaEnded(replica, reason, whileLoading);
+			},
+		};
 	}
 
 	get config(): ModelConfig {
@@ -132,7 +185,7 @@ export class ManagedModel implements FleetModel {
 	}
 
 	get servedName(): string | undefined {
-		// A backend started with another command may serve another name, until it restarts.
+		// Backends started with another command may serve another name, until they restart.
 		const launched = this.#launched;
 		return launched && this.#waitingForStart(launched).length > 0 ? launched.servedName : this.#config.servedName;
 	}
@@ -141,6 +194,7 @@ export class ManagedModel implements FleetModel {
 		this.#config = config;
 		// A new idle timeout counts from the same last request (and stops the model at once if that is long enough ago).
 		this.#scheduleIdleStop();
+		this.#scale();
 		return this.#launched ? this.#waitingForStart(this.#launched) : [];
 	}
 
@@ -149,103 +203,56 @@ export class ManagedModel implements FleetModel {
 	}
 
 	backends(): ReadyBackend[] {
-		const url = this.#instance?.url;
-		return this.#state === 'ready' && url ? [{url, capacity: this.config.capacity}] : [];
+		if (this.#state !== 'ready') {
+			return [];
+		}
+
+		const backends: ReadyBackend[] = [];
+		for (const replica of this.#replicas) {
+			const {url} = replica;
+			if (replica.state === 'ready' && url) {
+				backends.push({url, capacity: this.#config.capacity});
+			}
+		}
+
+		return backends;
 	}
 
 	/** Requests are waiting for this model. */
 	demand(): void {
+		if (this.#crashLooping) {
+			return;
+		}
+
 		if (this.#state === 'draining') {
 			this.#restartAfterStop = true;
 		} else if (this.#state === 'stopped' || this.#state === 'failed') {
-			void this.start();
+			void this.#start();
 		}
 	}
 
 	traffic(traffic: ModelTraffic): void {
 		this.#traffic = traffic;
 		this.#scheduleIdleStop();
+		this.#scale();
 	}
 
+	backendTraffic(backends: readonly BackendTraffic[]): void {
+		for (const drain of this.#drains) {
+			if (backends.some(backend => backend.url === drain.url && backend.inflight === 0)) {
+				drain.done();
+			}
+		}
+	}
+
+	/** An operator's start: also the way out of a crash loop. */
 	async start(): Promise<void> {
-		if (this.#state === 'draining') {
-			this.#restartAfterStop = true;
-			return;
-		}
-
-		if (this.#state === 'loading' || this.#state === 'ready') {
-			return;
-		}
-
-		const generation = ++this.#generation;
-		this.#readyAt = undefined;
-		this.#startedAt = this.context.clock.now();
-		this.#portRaces = 0;
-		this.#setState('loading', undefined);
-		await this.#launch(generation);
+		this.#crashLooping = false;
+		this.#crashes = [];
+		await this.#start();
 	}
 
-	/** Picks a port and starts the backend on it, for a start or after a lost port race. */
-	async #launch(generation: number): Promise<void> {
-		// Never two at once: the previous instance may still be leaving the GPU and the port.
-		await this.#teardown;
-		if (generation !== this.#generation) {
-			return;
-		}
-
-		// Edits made from here on wait for the next start.
-		const config = this.#config;
-		let port: number;
-		try {
-			port = await this.context.allocatePort(config);
-		} catch (error) {
-			this.#failBeforeLaunch(generation, (error as Error).message);
-			return;
-		}
-
-		if (generation !== this.#generation) {
-			this.context.releasePort(port);
-			return;
-		}
-
-		this.#launched = config;
-		this.#port = port;
-		this.#command = substitute(config.command, config.host, port);
-		this.#logPath = path.join(this.context.logDir, `${safeFileName(this.name)}-${fileTimestamp(this.#startedAt ?? 0)}-${port}.log`);
-		this.#logStart = this.logs.position;
-		this.#log(`switchboard: starting ${this.name} on port ${port}: ${this.#command.join(' ')}`);
-		this.#startupTimer = this.context.clock.setTimeout(() => {
-			void this.#failStart(generation, `did not become ready within ${formatDuration(config.startupTimeoutMs)}`);
-		}, config.startupTimeoutMs);
-		try {
-			this.#instance = this.context.launch({
-				model: this.name,
-				command: this.#command,
-				host: config.host,
-				port,
-				pingPath: config.pingPath,
-				expectedModel: config.servedName,
-				env: config.env,
-				logPath: this.#logPath,
-				stopGraceMs: config.stopGraceMs,
-			}, {
-				onLog: line => {
-					this.#log(line);
-				},
-				onReady: () => {
-					this.#onReady(generation);
-				},
-				onExit: info => {
-					this.#onExit(generation, info);
-				},
-			});
-		} catch (error) {
-			this.context.releasePort(port);
-			this.#failBeforeLaunch(generation, (error as Error).message);
-		}
-	}
-
-	async stop(reason: string): Promise<void> {
+	async stop(reason: string, options: StopOptions = {}): Promise<void> {
 		this.#restartAfterStop = false;
 		if (this.#stopping) {
 			return this.#stopping;
@@ -255,110 +262,251 @@ export class ManagedModel implements FleetModel {
 			return;
 		}
 
-		this.#stopping = this.#stop(reason);
+		this.#stopping = this.#stop(reason, options.drain ?? true);
 		return this.#stopping;
 	}
 
 	snapshot(): ModelSnapshot {
+		const replicas = this.#replicas.filter(replica => replica.state !== 'stopped').map(replica => replica.snapshot());
+		const first = replicas[0];
 		return {
 			name: this.name,
 			state: this.#state,
 			reason: this.#reason,
-			pid: this.#instance?.pid,
-			port: this.#port,
-			url: this.#instance?.url,
-			logPath: this.#logPath,
-			command: this.#command,
+			pid: first?.pid,
+			port: first?.port,
+			url: first?.url,
+			logPath: first?.logPath ?? this.#lastLogPath(),
+			command: first ? this.#command(first) : [],
 			startedAt: this.#startedAt,
 			readyAt: this.#readyAt,
 			idleTimeoutMs: this.#config.idleTimeoutMs,
 			idleStopAt: this.#idleStopAt,
+			replicas,
+			crashes: this.#crashes.length,
+			restarts: this.#restarts,
 			...this.#traffic,
 		};
 	}
 
-	async #stop(reason: string): Promise<void> {
-		this.#generation++;
+	async #start(): Promise<void> {
+		if (this.#state === 'draining') {
+			this.#restartAfterStop = true;
+			return;
+		}
+
+		if (this.#state === 'loading' || this.#state === 'ready') {
+			return;
+		}
+
+		// Edits made from here on wait for the next start.
+		this.#launched = this.#config;
+		this.#startedAt = this.context.clock.now();
+		this.#readyAt = undefined;
+		this.#scaledAt = this.#startedAt;
+		this.#setState('loading', undefined);
+		const starts: Array<Promise<void>> = [];
+		for (let count = 0; count < this.#config.replicas.min; count++) {
+			starts.push(this.#addReplica());
+		}
+
+		await Promise.all(starts);
+	}
+
+	/** Starts the free replica slot with the lowest index (so replicas keep their GPUs). */
+	async #addReplica(): Promise<void> {
+		const launched = this.#launched;
+		if (!launched) {
+			return;
+		}
+
+		let replica = this.#replicas.find(candidate => candidate.state === 'stopped');
+		if (!replica) {
+			replica = new Replica(this.#replicas.length, this.#owner);
+			this.#replicas.push(replica);
+		}
+
+		this.#scaledAt = this.context.clock.now();
+		await replica.start(launched);
+	}
+
+	async #stop(reason: string, drain: boolean): Promise<void> {
 		this.#clearTimers();
 		this.#setState('draining', reason);
 		this.#log(`switchboard: stopping ${this.name} (${reason})`);
-		await this.#retire();
+		await this.#retireReplicas(this.#replicas, reason, drain);
+		this.#launched = undefined;
 		this.#stopping = undefined;
 		this.#setState('stopped', reason);
 		if (this.#restartAfterStop) {
 			this.#restartAfterStop = false;
-			void this.start();
+			void this.#start();
 		}
 	}
 
-	#onReady(generation: number): void {
-		if (generation !== this.#generation || this.#state !== 'loading') {
-			return;
+	/**
+	 * Takes these replicas out of rotation and stops each once the data plane has no request in
+	 * flight on it (or after the drain timeout); `drain` false stops them at once.
+	 */
+	async #retireReplicas(replicas: Replica[], reason: string, drain: boolean): Promise<void> {
+		for (const replica of replicas) {
+			replica.drain(reason);
 		}
 
-		this.#clearTimers();
-		this.#readyAt = this.context.clock.now();
-		this.#setState('ready', undefined);
-		this.#scheduleIdleStop();
+		await Promise.all(replicas.map(async replica => {
+			if (drain && replica.state === 'draining') {
+				await this.#drained(replica);
+			}
+
+			await replica.stop(reason);
+		}));
 	}
 
-	#onExit(generation: number, info: ExitInfo): void {
-		if (generation !== this.#generation) {
+	/** Resolves once the data plane has no request in flight on this replica (out of rotation by now), or after the drain timeout. */
+	async #drained(replica: Replica): Promise<void> {
+		const {url} = replica;
+		const timeoutMs = this.#config.drainTimeoutMs;
+		if (url === undefined || timeoutMs === 0 || (await this.context.busyBackends([url])).length === 0) {
 			return;
 		}
 
-		const loading = this.#state === 'loading';
-		const reason = this.#withLogTail(`${this.name} ${info.description} ${loading ? 'while loading' : 'while serving'}.`);
-		const port = this.#port;
-		// The settings this instance was started with, not edits made since.
-		const launched = this.#launched ?? this.#config;
-		const next = ++this.#generation;
-		this.#clearTimers();
-		// The leader is gone; what it started may take a moment longer.
-		const retired = this.#retire();
-		const lostPortRace = loading && port !== undefined && launched.port === undefined
-			&& this.#portRaces < maxPortRaces && /address already in use|EADDRINUSE/i.test(reason);
-		if (!lostPortRace) {
-			this.#setState('failed', reason);
-			return;
-		}
-
-		// Another process bound the port between our check and our backend's bind (two switchboards
-		// starting at once on one node): if the port is still taken once ours is gone, try another.
-		void retired.then(async () => this.context.portInUse(launched.host, port)).then(taken => {
-			if (next !== this.#generation) {
-				return;
-			}
-
-			if (!taken) {
-				this.#setState('failed', reason);
-				return;
-			}
-
-			this.#portRaces++;
-			this.#log(`switchboard: port ${port} was taken by another process; starting ${this.name} again on another port`);
-			void this.#launch(next);
+		const {clock} = this.context;
+		await new Promise<void>(resolve => {
+			const drain: Drain = {
+				url,
+				done: () => {
+					clock.clearTimeout(timer);
+					this.#drains.delete(drain);
+					resolve();
+				},
+			};
+			const timer = clock.setTimeout(() => {
+				this.#log(`switchboard: requests on ${url} were still running after ${formatDuration(timeoutMs)}; stopping under them`);
+				drain.done();
+			}, timeoutMs);
+			this.#drains.add(drain);
 		});
 	}
 
-	#failBeforeLaunch(generation: number, why: string): void {
-		if (generation === this.#generation) {
-			this.#generation++;
-			this.#clearTimers();
-			this.#setState('failed', `Cannot start ${this.name}: ${why}`);
+	#replicaReady(): void {
+		if (this.#state === 'loading') {
+			this.#readyAt = this.context.clock.now();
+			this.#setState('ready', undefined);
 		}
+
+		this.#scheduleIdleStop();
+		this.#scale();
 	}
 
-	async #failStart(generation: number, why: string): Promise<void> {
-		if (generation !== this.#generation) {
+	#replicaEnded(replica: Replica, reason: string, whileLoading: boolean): void {
+		if (this.#state !== 'loading' && this.#state !== 'ready') {
+			// Stopping anyway.
 			return;
 		}
 
-		this.#generation++;
+		const now = this.context.clock.now();
+		this.#crashes = this.#crashes.filter(at => at > now - this.#config.crashWindowMs);
+		this.#crashes.push(now);
+		const crashes = this.#crashes.length;
+		if (crashes >= this.#config.maxCrashes) {
+			void this.#fail(`${reason}\n${this.name} ended unexpectedly ${crashes} times within ${formatDuration(this.#config.crashWindowMs)}, so switchboard does not start it again until an operator does (POST /models/${this.name}/start).`, true);
+			return;
+		}
+
+		if (whileLoading && !this.#replicas.some(other => other.live)) {
+			// Nothing else will serve its waiters: they hear why now, not at their timeout; the next request tries again.
+			void this.#fail(reason, false);
+			return;
+		}
+
+		this.#restarts++;
+		replica.restartAfter(Math.min(restartBackoff.maxMs, restartBackoff.firstMs * (2 ** (crashes - 1))), this.#launched ?? this.#config, reason);
+		if (this.#state === 'ready' && !this.#replicas.some(other => other.state === 'ready')) {
+			// Its requests wait for the restart rather than fail.
+			this.#setState('loading', reason);
+		}
+	}
+
+	/** Stops what is left of it; `crashLooping` keeps it failed until an operator's start. */
+	async #fail(reason: string, crashLooping: boolean): Promise<void> {
+		this.#crashLooping = crashLooping;
 		this.#clearTimers();
-		const retired = this.#retire();
-		this.#setState('failed', this.#withLogTail(`${this.name} ${why}.`));
-		await retired;
+		this.#launched = undefined;
+		const stopped = Promise.all(this.#replicas.map(async replica => replica.stop('its model failed')));
+		this.#setState('failed', reason);
+		await stopped;
+	}
+
+	/** Adds a replica when the queue stays long, drops those above `min` when requests stop. */
+	#scale(): void {
+		const {min, max, scaleUpQueue, scaleUpAfterMs, scaleDownAfterMs} = this.#config.replicas;
+		const live = this.#replicas.filter(replica => replica.live);
+		if (this.#state !== 'ready' || this.#stopping) {
+			this.#clearScaleTimers();
+			return;
+		}
+
+		if (live.length < min) {
+			// A reload raised min.
+			for (let count = live.length; count < min; count++) {
+				void this.#addReplica();
+			}
+
+			return;
+		}
+
+		if (live.length > max) {
+			// A reload lowered max.
+			void this.#removeReplicas(live.length - max, 'max_replicas was lowered');
+			return;
+		}
+
+		const {clock} = this.context;
+		if (this.#wantsReplica(live)) {
+			this.#scaleUpTimer ??= clock.setTimeout(() => {
+				this.#scaleUpTimer = undefined;
+				if (this.#wantsReplica(this.#replicas.filter(replica => replica.live))) {
+					this.#log(`switchboard: adding a replica to ${this.name}: more than ${scaleUpQueue} requests per replica waited for ${formatDuration(scaleUpAfterMs)}`);
+					void this.#addReplica();
+				}
+			}, scaleUpAfterMs);
+		} else if (this.#scaleUpTimer) {
+			clock.clearTimeout(this.#scaleUpTimer);
+			this.#scaleUpTimer = undefined;
+		}
+
+		if (live.length > min && this.#traffic.inflight === 0) {
+			const since = Math.max(this.#traffic.lastEndedAt, this.#scaledAt);
+			this.#scaleDownTimer ??= clock.setTimeout(() => {
+				this.#scaleDownTimer = undefined;
+				const extra = this.#replicas.filter(replica => replica.live).length - this.#config.replicas.min;
+				if (this.#state === 'ready' && this.#traffic.inflight === 0 && extra > 0) {
+					void this.#removeReplicas(extra, `no requests for ${formatDuration(scaleDownAfterMs)}`);
+				}
+			}, Math.max(0, since + scaleDownAfterMs - clock.now()));
+		} else if (this.#scaleDownTimer) {
+			clock.clearTimeout(this.#scaleDownTimer);
+			this.#scaleDownTimer = undefined;
+		}
+	}
+
+	/** More requests per replica than it serves at once plus `scale_up_queue`, and room for one more that is not already coming. */
+	#wantsReplica(live: Replica[]): boolean {
+		const {max, scaleUpQueue} = this.#config.replicas;
+		if (live.length === 0 || live.length >= max || live.some(replica => replica.state !== 'ready')) {
+			return false;
+		}
+
+		const queued = this.#traffic.inflight - (live.length * this.#config.capacity);
+		return queued / live.length > scaleUpQueue;
+	}
+
+	/** Drains and stops the `count` live replicas with the highest indexes. */
+	async #removeReplicas(count: number, reason: string): Promise<void> {
+		const leaving = this.#replicas.filter(replica => replica.live).slice(-count);
+		this.#scaledAt = this.context.clock.now();
+		this.#log(`switchboard: stopping ${leaving.length} replica${leaving.length === 1 ? '' : 's'} of ${this.name} (${reason})`);
+		await this.#retireReplicas(leaving, reason, true);
 	}
 
 	#scheduleIdleStop(): void {
@@ -408,53 +556,42 @@ export class ManagedModel implements FleetModel {
 		this.context.events.emit({type: 'log', model: this.name, line, at: this.context.clock.now()});
 	}
 
-	#withLogTail(message: string): string {
-		// This start's lines only: an earlier run's last words would mislead.
-		const tail = this.logs.tail(logLinesInErrors, this.#logStart).filter(line => !/^switchboard: (starting|stopping) /.test(line));
-		return tail.length === 0 ? message : `${message} Last log lines:\n${tail.join('\n')}`;
+	/** The command line a replica runs (the snapshot keeps its port). */
+	#command(replica: ReplicaSnapshot): string[] {
+		const launched = this.#launched ?? this.#config;
+		return replica.port === undefined ? launched.command : substitute(launched.command, launched.host, replica.port);
 	}
 
-	/** Ends the current instance, if any; the next start waits for this. */
-	async #retire(): Promise<void> {
-		const instance = this.#instance;
-		const port = this.#port;
-		this.#instance = undefined;
-		this.#launched = undefined;
-		const previous = this.#teardown;
-		this.#teardown = (async () => {
-			await previous;
-			await instance?.stop();
-			if (instance && port !== undefined) {
-				this.context.releasePort(port);
-			}
-		})();
-		return this.#teardown;
+	/** The log file of the most recent start, once every replica has stopped. */
+	#lastLogPath(): string | undefined {
+		return this.#replicas.map(replica => replica.snapshot()).filter(replica => replica.logPath !== undefined).sort((a, b) => (b.startedAt ?? 0) - (a.startedAt ?? 0))[0]?.logPath;
 	}
 
 	/** The settings changed since `launched` that only a start applies. */
 	#waitingForStart(launched: ModelConfig): Array<keyof ModelConfig> {
 		const changed = changedSettings(launched, this.#config);
-		// While the backend runs as it was started, requests keep the name it serves (see servedName).
+		// While the backends run as they were started, requests keep the name they serve (see servedName).
 		return changed.some(setting => startSettings.has(setting)) ? changed.filter(setting => startSettings.has(setting) || setting === 'servedName') : [];
 	}
 
-	#clearTimers(): void {
-		for (const timer of [this.#startupTimer, this.#idleTimer]) {
+	#clearScaleTimers(): void {
+		for (const timer of [this.#scaleUpTimer, this.#scaleDownTimer]) {
 			if (timer) {
 				this.context.clock.clearTimeout(timer);
 			}
 		}
 
-		this.#startupTimer = undefined;
+		this.#scaleUpTimer = undefined;
+		this.#scaleDownTimer = undefined;
+	}
+
+	#clearTimers(): void {
+		this.#clearScaleTimers();
+		if (this.#idleTimer) {
+			this.context.clock.clearTimeout(this.#idleTimer);
+		}
+
 		this.#idleTimer = undefined;
 		this.#idleStopAt = undefined;
 	}
-}
-
-function safeFileName(name: string): string {
-	return name.replaceAll(/[^\w.-]+/g, '_');
-}
-
-function fileTimestamp(ms: number): string {
-	return new Date(ms).toISOString().replaceAll(':', '-').slice(0, 19);
 }

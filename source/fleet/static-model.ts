@@ -50,6 +50,9 @@ export class StaticModel implements FleetModel {
 		this.#traffic = traffic;
 	}
 
+	/** Nothing to drain: switchboard never stops these servers. */
+	backendTraffic(): void {}
+
 	async stop(reason: string): Promise<void> {
 		if (this.#state === 'ready') {
 			this.#setState('stopped', reason);
@@ -74,6 +77,9 @@ export class StaticModel implements FleetModel {
 			readyAt: undefined,
 			idleTimeoutMs: 0,
 			idleStopAt: undefined,
+			replicas: [],
+			crashes: 0,
+			restarts: 0,
 			...this.#traffic,
 		};
 	}

@@ -56,6 +56,8 @@ export class PrometheusExporter {
 		perModel('counter', 'switchboard_request_errors_total', 'Requests per model answered with an error of 5xx.', model => model.errors);
 		perModel('gauge', 'switchboard_requests_in_flight', 'Requests per model being served or held right now.', model => model.inflight);
 		perModel('gauge', 'switchboard_requests_queued', 'Requests per model held until it is ready.', model => model.queued);
+		perModel('gauge', 'switchboard_model_replicas', 'Backends per model that are loading, ready or restarting.', model => model.replicas.filter(replica => replica.state !== 'draining').length);
+		perModel('counter', 'switchboard_model_restarts_total', 'Backends restarted after a crash, per model.', model => model.restarts);
 		series('gauge', 'switchboard_model_state', '1 for the state each model is in.', ['model', 'state'], ({models}) =>
 			models.flatMap(model => modelStates.map((state): [Labels, number] => [{model: model.name, state}, model.state === state ? 1 : 0])));
 		perBackend('gauge', 'switchboard_backend_healthy', '1 while the backend passes its health checks.', view => view.health?.healthy === false ? 0 : 1);

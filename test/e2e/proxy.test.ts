@@ -172,8 +172,8 @@ describe('one model on demand, through the real binary', () => {
 			}
 		}, /closed the stream/);
 		assert.ok(chunks >= 3);
-		// The crash is noticed and the next request brings the backend back.
-		await switchboard.waitFor(line => line.msg === 'model failed');
+		// The crash is noticed and the backend restarted; the next request waits for it.
+		await switchboard.waitFor(line => line.msg === 'backend crashed; restarting it');
 		const completion = await openai.chat.completions.create({model: 'test-model', messages: [{role: 'user', content: 'again'}], max_tokens: 2});
 		assert.equal(completion.choices.length, 1);
 	});

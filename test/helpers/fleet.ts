@@ -1,4 +1,4 @@
-import {defaultCapacity, defaultHealth, defaultHost, defaultLogLevel, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultRouting} from '../../source/config/defaults.js';
+import {defaultCapacity, defaultHealth, defaultHost, defaultLogLevel, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultReplicas, defaultRouting} from '../../source/config/defaults.js';
 import type {Config, ModelConfig} from '../../source/config/types.js';
 import type {ExitInfo, InstanceListener, LaunchSpec} from '../../source/launchers/types.js';
 
@@ -45,6 +45,12 @@ export function localModel(name: string, overrides: Partial<ModelConfig> = {}): 
 		maxWaitMs: defaultModelSettings.startupTimeoutMs,
 		onCold: defaultModelSettings.onCold,
 		capacity: defaultCapacity,
+		replicas: {...defaultReplicas},
+		gpus: [],
+		gpusPerReplica: 0,
+		maxCrashes: defaultModelSettings.maxCrashes,
+		crashWindowMs: defaultModelSettings.crashWindowMs,
+		drainTimeoutMs: defaultModelSettings.drainTimeoutMs,
 		routing: {...defaultRouting},
 		env: {},
 		...overrides,

@@ -59,9 +59,38 @@ describe('switchboard.toml', () => {
 			maxWaitMs: 15 * 60_000,
 			onCold: 'hold',
 			capacity: 32,
+			replicas: {min: 1, max: 1, scaleUpQueue: 4, scaleUpAfterMs: 30_000, scaleDownAfterMs: 5 * 60_000},
+			gpus: [],
+			gpusPerReplica: 0,
+			maxCrashes: 5,
+			crashWindowMs: 10 * 60_000,
+			drainTimeoutMs: 5 * 60_000,
 			routing: {policy: 'least-load', retries: 2, retryBackoffMs: 10, kvCacheLimit: 0.95, waitingLimit: 16},
 			env: {},
 		}]);
+	});
+
+	it('reads replicas, their GPUs and crash limits', () => {
+		const [fixed, scaled] = parse(`[defaults]
+max_crashes = 3
+crash_window = "5m"
+drain_timeout = "30s"
+${model('fixed', 'replicas = 2\ngpus = [0, 1, 2, 3]')}
+${model('scaled', 'min_replicas = 1\nmax_replicas = 4\nscale_up_queue = 2\nscale_up_after = "10s"\nscale_down_after = "1m"\ngpus = ["GPU-a", "GPU-b", "GPU-c", "GPU-d"]\ngpus_per_replica = 1')}`).models;
+		assert.deepEqual(fixed!.replicas, {min: 2, max: 2, scaleUpQueue: 4, scaleUpAfterMs: 30_000, scaleDownAfterMs: 300_000});
+		assert.deepEqual([fixed!.gpus, fixed!.gpusPerReplica], [['0', '1', '2', '3'], 2]);
+		assert.deepEqual(scaled!.replicas, {min: 1, max: 4, scaleUpQueue: 2, scaleUpAfterMs: 10_000, scaleDownAfterMs: 60_000});
+		assert.equal(scaled!.gpusPerReplica, 1);
+		assert.deepEqual([scaled!.maxCrashes, scaled!.crashWindowMs, scaled!.drainTimeoutMs], [3, 300_000, 30_000]);
+	});
+
+	it('refuses replica settings that contradict each other', () => {
+		assertRefused(model('a', 'replicas = 2\nmax_replicas = 3'), /models "a"\.replicas is a fixed count; set either replicas or min_replicas\/max_replicas, not both/);
+		assertRefused(model('a', 'min_replicas = 3\nmax_replicas = 2'), /models "a"\.min_replicas 3 is more than max_replicas 2/);
+		assertRefused(model('a', 'replicas = 2\nport = 9000'), /models "a"\.port 9000 is one port, but each of up to 2 replicas needs its own/);
+		assertRefused(model('a', 'replicas = 3\ngpus = [0, 1]'), /models "a"\.gpus lists 2 GPUs, too few for 3 replicas/);
+		assertRefused(model('a', 'replicas = 0'), /models "a"\.replicas must be a whole number of backends from 1 to 64 \(got 0\)/);
+		assertRefused('[[models]]\nname = "s"\nbackends = [{url = "http://10.0.0.5:8000"}]\nreplicas = 2\n', /models "s"\.replicas does not apply to a static model/);
 	});
 
 	it('reads routing, health and cold-start settings, with [defaults] under each model', () => {
@@ -175,7 +204,7 @@ describe('switchboard.toml errors name the file, the key and what is expected', 
 
 	it('an unknown key, listing the known ones', () => {
 		assertRefused(`[server]\nprot = 8100\n${model('a')}`, /switchboard\.toml: server\.prot is not a known key; the keys here are host, port, api_keys, admin_key, keys, keys_file, log_dir, log_level, max_body_size, health_checks/);
-		assertRefused(model('a', 'gpus = 2'), /switchboard\.toml: models "a"\.gpus is not a known key; the keys here are name, aliases, command, backends, launcher, /);
+		assertRefused(model('a', 'gpu = 2'), /switchboard\.toml: models "a"\.gpu is not a known key; the keys here are name, aliases, command, backends, launcher, /);
 		assertRefused(`[defaults]\nname = "x"\n${model('a')}`, /switchboard\.toml: defaults\.name is not a known key/);
 		assertRefused(`[sever]\n${model('a')}`, /switchboard\.toml: sever is not a known key; the keys here are server, defaults, models/);
 	});

@@ -245,6 +245,7 @@ describe('admin access', () => {
 			throw new Error('static models only');
 		},
 		quiesce: async () => true,
+		busyBackends: async () => [],
 	});
 	const published: KeyTable[] = [];
 	const store = new KeyStore(config.server, models, pino({level: 'silent'}), table => published.push(table));

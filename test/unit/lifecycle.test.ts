@@ -26,6 +26,7 @@ describe('model lifecycle', () => {
 				return instance;
 			},
 			quiesce: async () => quiesceAnswer,
+			busyBackends: async () => [],
 			findPort: async (model, taken) => {
 				let port = model.portBase;
 				while (taken.has(port) || foreignPorts.has(port)) {
@@ -132,16 +133,74 @@ describe('model lifecycle', () => {
 		assert.equal(model().state, 'failed', 'a late ready of the abandoned process is ignored');
 	});
 
-	it('a crash while serving marks it failed; the next request starts it again', async () => {
+	it('a crash while serving restarts it after a pause; its requests wait meanwhile', async () => {
 		fleet.demand('m');
 		await settle();
 		instances[0]!.becomeReady();
 		instances[0]!.exit({description: 'was killed by SIGKILL', signal: 'SIGKILL', code: null});
-		assert.equal(model().state, 'failed');
+		assert.equal(model().state, 'loading', 'held, not failed');
 		assert.match(model().snapshot().reason ?? '', /killed by SIGKILL while serving/);
+		await clock.advance(999);
+		assert.equal(instances.length, 1, 'not restarted at once');
+		await clock.advance(1);
+		assert.equal(instances.length, 2);
+		instances[1]!.becomeReady();
+		assert.deepEqual(states(), ['loading', 'ready', 'loading', 'ready']);
+		assert.equal(model().snapshot().restarts, 1);
+	});
+
+	it('waits twice as long after each further crash', async () => {
 		fleet.demand('m');
 		await settle();
+		const crashAndTime = async () => {
+			instances.at(-1)!.becomeReady();
+			const before = instances.length;
+			instances.at(-1)!.exit();
+			let waited = 0;
+			while (instances.length === before) {
+				await clock.advance(500);
+				waited += 500;
+			}
+
+			return waited;
+		};
+
+		assert.deepEqual([await crashAndTime(), await crashAndTime(), await crashAndTime()], [1000, 2000, 4000]);
+	});
+
+	it('after max_crashes within the window it stays failed until an operator starts it', async () => {
+		build({maxCrashes: 3});
+		fleet.demand('m');
+		await settle();
+		for (let crash = 0; crash < 3; crash++) {
+			instances.at(-1)!.becomeReady();
+			instances.at(-1)!.exit({description: 'was killed by SIGSEGV'});
+			await clock.advance(10_000);
+		}
+
+		assert.equal(model().state, 'failed');
+		assert.match(model().snapshot().reason ?? '', /ended unexpectedly 3 times within 10m/);
+		assert.match(model().snapshot().reason ?? '', /POST \/models\/m\/start/);
+		const launched = instances.length;
+		fleet.demand('m');
+		await clock.advance(60 * minute);
+		assert.equal(instances.length, launched, 'requests do not start it again');
+		assert.ok(instances.every(instance => instance.stopped));
+		await (model() as unknown as {start(): Promise<void>}).start();
 		assert.equal(model().state, 'loading');
+		assert.equal(instances.length, launched + 1);
+	});
+
+	it('crashes older than the window are forgotten', async () => {
+		build({maxCrashes: 2, crashWindowMs: 10 * minute});
+		fleet.demand('m');
+		await settle();
+		instances.at(-1)!.becomeReady();
+		instances.at(-1)!.exit();
+		await clock.advance(11 * minute);
+		instances.at(-1)!.becomeReady();
+		instances.at(-1)!.exit();
+		assert.equal(model().state, 'loading', 'one crash in the window: restarted');
 	});
 
 	it('a request during an idle stop restarts it once the stop is done', async () => {
@@ -170,10 +229,9 @@ describe('model lifecycle', () => {
 		});
 		instances[0]!.becomeReady();
 		instances[0]!.exit();
-		fleet.demand('m');
-		await settle();
+		await clock.advance(1000);
 		assert.equal(model().state, 'loading');
-		assert.equal(instances.length, 1, 'the new start waits for the old process group');
+		assert.equal(instances.length, 1, 'the restart waits for the old process group');
 		finishTeardown();
 		await settle();
 		assert.equal(instances.length, 2);
@@ -213,6 +271,7 @@ describe('model lifecycle', () => {
 				throw new Error('ENOTDIR: not a directory');
 			},
 			quiesce: async () => true,
+			busyBackends: async () => [],
 			findPort: async () => 8101,
 		});
 		fleet.events.on(event => {

@@ -36,6 +36,7 @@ describe('Fleet.apply', () => {
 			quiesce: async model => new Promise(resolve => {
 				quiesces.push({model, answer: resolve});
 			}),
+			busyBackends: async () => [],
 			findPort: async (model, taken) => {
 				let port = model.port ?? model.portBase;
 				while (taken.has(port)) {
