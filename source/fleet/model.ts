@@ -1,7 +1,7 @@
-import path from 'node:path';
 import {changedSettings, startSettings} from '../config/changes.js';
 import type {ModelConfig} from '../config/types.js';
 import {substitute} from '../launchers/command.js';
+import {backendLogPath} from '../launchers/log-files.js';
 import type {ExitInfo, Instance, Launch} from '../launchers/types.js';
 import type {Clock, Timer} from '../util/clock.js';
 import {formatDuration} from '../util/duration.js';
@@ -211,7 +211,7 @@ export class ManagedModel implements FleetModel {
 		this.#launched = config;
 		this.#port = port;
 		this.#command = substitute(config.command, config.host, port);
-		this.#logPath = path.join(this.context.logDir, `${safeFileName(this.name)}-${fileTimestamp(this.#startedAt ?? 0)}-${port}.log`);
+		this.#logPath = backendLogPath(this.context.logDir, this.name, this.#startedAt ?? 0, port);
 		this.#logStart = this.logs.position;
 		this.#log(`switchboard: starting ${this.name} on port ${port}: ${this.#command.join(' ')}`);
 		this.#startupTimer = this.context.clock.setTimeout(() => {
@@ -449,12 +449,4 @@ export class ManagedModel implements FleetModel {
 		this.#idleTimer = undefined;
 		this.#idleStopAt = undefined;
 	}
-}
-
-function safeFileName(name: string): string {
-	return name.replaceAll(/[^\w.-]+/g, '_');
-}
-
-function fileTimestamp(ms: number): string {
-	return new Date(ms).toISOString().replaceAll(':', '-').slice(0, 19);
 }
