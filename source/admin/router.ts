@@ -1,4 +1,4 @@
-import {open} from 'node:fs/promises';
+import {access, open} from 'node:fs/promises';
 import type {KeyStore} from '../access/key-store.js';
 import {ConfigError} from '../config/errors.js';
 import type {AdminAnswer} from '../dataplane/bridge.js';
@@ -6,6 +6,7 @@ import type {AdminAccess, AdminReply, AdminRequest} from '../dataplane/protocol.
 import {errorBody, proxyErrors, type ProxyErrorKind} from '../dataplane/errors.js';
 import type {Fleet} from '../fleet/fleet.js';
 import type {LogRing} from '../fleet/log-ring.js';
+import {rotatedPath} from '../launchers/log-files.js';
 import type {FleetModel, ModelSnapshot} from '../fleet/model.js';
 import type {PrometheusExporter} from '../metrics/exporter.js';
 import type {Telemetry} from '../metrics/telemetry.js';
@@ -62,7 +63,9 @@ const routes: Record<string, Handler> = {
 			return error(proxyErrors.notFound, `${model.name} has not been started yet, so it has no log.`);
 		}
 
-		return text(200, await readEnd(logPath, currentLogLimit));
+		const rotated = rotatedPath(logPath);
+		const before = await access(rotated).then(() => `[switchboard: this log passed log_max_size; what came before is in ${rotated}]\n`, () => '');
+		return text(200, before + await readEnd(logPath, currentLogLimit));
 	},
 	'GET /logs/tail'(request, {fleet, ownLog}) {
 		const ring = request.query['model'] === ownLogName ? ownLog : pickModel(request, fleet)?.logs;

@@ -1,5 +1,4 @@
-import {appendFileSync, closeSync, copyFileSync, fstatSync, openSync, readSync, truncateSync} from 'node:fs';
-import path from 'node:path';
+import {closeSync, copyFileSync, fstatSync, openSync, readSync, truncateSync} from 'node:fs';
 import {LineSplitter} from './line-splitter.js';
 import {rotatedPath} from './log-files.js';
 
@@ -12,8 +11,8 @@ const chunkBytes = 64 * 1024;
  *
  * The file cannot be renamed away from under the backend, so past `maxBytes` it is rotated as
  * logrotate's copytruncate does: copied to `<file>.1`, then emptied; the backend's descriptor has
- * O_APPEND, so its next write lands at the new end. A line written in between is lost from disk
- * (not from the lines read here if they were read before). A file emptied by someone else is
+ * O_APPEND, so its next write lands at the new end. What it writes between the copy and the
+ * emptying is lost from disk (not from the lines read here). A file emptied by someone else is
  * followed from its new start too.
  */
 export class LogFollower {
@@ -81,8 +80,8 @@ export class LogFollower {
 			this.#readToEnd();
 			truncateSync(this.file, 0);
 			this.#offset = 0;
-			// Read back like the backend's own lines: /logs/current and the log tail say where the rest went.
-			appendFileSync(this.file, `switchboard: this log passed ${this.#maxBytes} bytes; what came before is in ${path.basename(aside)}\n`);
+			// Told among the backend's lines, not written into its file: a line it is in the middle of goes on there.
+			this.onLine(`switchboard: the log file passed ${this.#maxBytes} bytes; what came before is in ${aside}`);
 		} catch (error) {
 			// A full disk, say: the file grows on rather than losing what could not be copied.
 			this.#maxBytes = Number.POSITIVE_INFINITY;
