@@ -102,13 +102,30 @@ export class DataPlaneBridge {
 	#stream(id: number, stream: AdminStream): void {
 		this.#send({type: 'admin-stream-open', id, head: stream.head});
 		let open = true;
+		// Chunks written in one go (a backend's burst of log lines) cross to the data plane as one message.
+		let pending: string[] = [];
+		const flush = () => {
+			if (open && pending.length > 0) {
+				this.#send({type: 'admin-stream-chunk', id, chunk: pending.join('')});
+			}
+
+			pending = [];
+		};
+
 		const unsubscribe = stream.open({
 			write: chunk => {
-				if (open) {
-					this.#send({type: 'admin-stream-chunk', id, chunk});
+				if (!open) {
+					return;
 				}
+
+				if (pending.length === 0) {
+					setImmediate(flush);
+				}
+
+				pending.push(chunk);
 			},
 			end: chunk => {
+				flush();
 				if (open) {
 					open = false;
 					this.#streams.delete(id);
