@@ -2,6 +2,7 @@ import {accessSync, constants, mkdirSync} from 'node:fs';
 import {ConfigError} from './config/errors.js';
 import type {ConfigOrigin} from './config/from-cli.js';
 import type {Config} from './config/types.js';
+import {LogRing} from './fleet/log-ring.js';
 import {localLauncher} from './launchers/local.js';
 import {Reaper} from './launchers/reaper.js';
 import {createLogger, type Logger} from './log/logger.js';
@@ -20,13 +21,15 @@ export interface HeadlessRun {
  */
 export async function runHeadless(config: Config, origin?: ConfigOrigin): Promise<HeadlessRun> {
 	ensureWritableDirectory(config.server.logDir);
-	const logger = createLogger({level: config.server.logLevel, json: config.server.jsonLogs});
+	// switchboard's own recent lines, for /logs/tail?model=switchboard.
+	const ownLog = new LogRing();
+	const logger = createLogger({level: config.server.logLevel, json: config.server.jsonLogs, recent: ownLog});
 	const reaper = new Reaper(Math.max(...config.models.map(model => model.stopGraceMs)), reason => {
 		logger.warn({reason}, 'the watchdog that stops backends if switchboard dies has ended; stop switchboard with Ctrl-C or SIGTERM so it can stop them itself');
 	});
 	let switchboard: Switchboard;
 	try {
-		switchboard = await startSwitchboard(config, logger, localLauncher(reaper));
+		switchboard = await startSwitchboard(config, logger, localLauncher(reaper, {keep: config.server.logKeep, maxBytes: config.server.logMaxBytes}), ownLog);
 	} catch (error) {
 		reaper.dismiss();
 		throw error;

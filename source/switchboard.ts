@@ -1,10 +1,12 @@
 import {KeyStore} from './access/key-store.js';
 import {changedSettings, liveServerSettings, settingName} from './config/changes.js';
 import type {Config, ServerConfig} from './config/types.js';
+import {EventFeed} from './admin/event-feed.js';
 import {handleAdmin} from './admin/router.js';
 import {DataPlaneBridge} from './dataplane/bridge.js';
 import type {ModelRoute} from './dataplane/protocol.js';
 import {Fleet, type ReloadSummary} from './fleet/fleet.js';
+import type {LogRing} from './fleet/log-ring.js';
 import type {FleetModel} from './fleet/model.js';
 import type {Launch} from './launchers/types.js';
 import {backendOutput, type Logger} from './log/logger.js';
@@ -36,9 +38,10 @@ const statsIntervalMs = 250;
 
 /**
  * Wires config → fleet → data plane: the fleet's state becomes the data plane's routing table,
- * and the data plane's demand and activity become fleet commands.
+ * and the data plane's demand and activity become fleet commands. `ownLog` holds the recent lines
+ * `logger` wrote (see createLogger), served as switchboard's own log.
  */
-export async function startSwitchboard(config: Config, logger: Logger, launch: Launch): Promise<Switchboard> {
+export async function startSwitchboard(config: Config, logger: Logger, launch: Launch, ownLog: LogRing): Promise<Switchboard> {
 	let bridge: DataPlaneBridge | undefined;
 	const clock = systemClock;
 	const fleet = new Fleet(config, {
@@ -47,6 +50,8 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 		quiesce: async model => bridge?.quiesce(model) ?? false,
 		busyBackends: async urls => bridge?.busyBackends(urls) ?? [],
 	});
+	// Before anything can happen, so that the feed numbers every event.
+	const events = new EventFeed(fleet.events, {clock});
 	const fleetLog = logger.child({component: 'fleet'});
 	const keys = new KeyStore(config.server, config.models.map(model => model.name), logger.child({component: 'keys'}), table => {
 		bridge?.keys(table);
@@ -82,7 +87,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 			bridge?.backendLoads(loads);
 		},
 	});
-	const exporter = new PrometheusExporter(fleet, telemetry);
+	const exporter = new PrometheusExporter(fleet, telemetry, events);
 	const watchBackends = () => {
 		telemetry.watch(fleet.models.flatMap(model => model.backends().map(backend => ({model: model.name, url: backend.url, pingPath: model.config.pingPath}))));
 	};
@@ -152,7 +157,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 			telemetry.activity(backends);
 		},
 		async admin(request) {
-			return handleAdmin(request, {fleet, telemetry, exporter, keys});
+			return handleAdmin(request, {fleet, telemetry, exporter, keys, events, ownLog});
 		},
 		crashed(error) {
 			logger.fatal({err: error}, 'data plane crashed');

@@ -1,18 +1,24 @@
-import {open} from 'node:fs/promises';
+import {access, open} from 'node:fs/promises';
 import type {KeyStore} from '../access/key-store.js';
 import {ConfigError} from '../config/errors.js';
+import type {AdminAnswer} from '../dataplane/bridge.js';
 import type {AdminAccess, AdminReply, AdminRequest} from '../dataplane/protocol.js';
 import {errorBody, proxyErrors, type ProxyErrorKind} from '../dataplane/errors.js';
 import type {Fleet} from '../fleet/fleet.js';
+import type {LogRing} from '../fleet/log-ring.js';
+import {rotatedPath} from '../launchers/log-files.js';
 import type {FleetModel, ModelSnapshot} from '../fleet/model.js';
 import type {PrometheusExporter} from '../metrics/exporter.js';
 import type {Telemetry} from '../metrics/telemetry.js';
 import {backendsStatus, loadStats} from './backends.js';
+import {readEventQuery, type EventFeed} from './event-feed.js';
 
 const defaultTailLines = 200;
 /** /logs/current sends at most this much; the file itself keeps everything. */
 const currentLogLimit = 8 * 1024 * 1024;
 const maxTailLines = 10_000;
+/** `/logs/*?model=` this reads switchboard's own log rather than a backend's. */
+const ownLogName = 'switchboard';
 /** Paths anyone may read, as monitors and load balancers expect. */
 const publicPaths = new Set(['/health']);
 
@@ -22,9 +28,12 @@ export interface AdminContext {
 	telemetry: Telemetry;
 	exporter: PrometheusExporter;
 	keys: KeyStore;
+	events: EventFeed;
+	/** switchboard's own recent log lines (the control plane's: lifecycle, health, reloads, keys). */
+	ownLog: LogRing;
 }
 
-type Handler = (request: AdminRequest, context: AdminContext) => Promise<AdminReply> | AdminReply;
+type Handler = (request: AdminRequest, context: AdminContext) => Promise<AdminAnswer> | AdminAnswer;
 
 const routes: Record<string, Handler> = {
 	'GET /health': (_request, {fleet}) => json(200, health(fleet)),
@@ -34,22 +43,44 @@ const routes: Record<string, Handler> = {
 	async 'GET /metrics'(_request, {exporter}) {
 		return {status: 200, contentType: exporter.contentType, body: await exporter.text()};
 	},
-	async 'GET /logs/current'(request, {fleet}) {
+	'GET /events'(request, {fleet, events}) {
+		const query = readEventQuery(request);
+		return typeof query === 'string' ? error(proxyErrors.invalidParameter, query) : events.stream(query, () => fleet.snapshot().map(model => statusModel(model)));
+	},
+	async 'GET /logs/current'(request, {fleet, ownLog}) {
+		if (request.query['model'] === ownLogName) {
+			// Its log goes to stdout, not to a file of its own: what it keeps is its current log.
+			return text(200, linesText(ownLog.tail(Number.POSITIVE_INFINITY)));
+		}
+
 		const model = pickModel(request, fleet);
 		if (!model) {
 			return unknownModel(request);
 		}
 
-		const {logPath} = model.snapshot();
+		const replica = pickReplica(request, model);
+		if (typeof replica === 'string') {
+			return error(proxyErrors.invalidParameter, replica);
+		}
+
+		const logPath = replica ? replica.logPath : model.snapshot().logPath;
 		if (!logPath) {
 			return error(proxyErrors.notFound, `${model.name} has not been started yet, so it has no log.`);
 		}
 
-		return text(200, await readEnd(logPath, currentLogLimit));
+		const rotated = rotatedPath(logPath);
+		const before = await access(rotated).then(() => `[switchboard: this log passed log_max_size; what came before is in ${rotated}]\n`, () => '');
+		return text(200, before + await readEnd(logPath, currentLogLimit));
 	},
-	'GET /logs/tail'(request, {fleet}) {
+	'GET /logs/tail'(request, {fleet, ownLog}) {
 		const model = pickModel(request, fleet);
-		if (!model) {
+		const replica = model && pickReplica(request, model);
+		if (typeof replica === 'string') {
+			return error(proxyErrors.invalidParameter, replica);
+		}
+
+		const ring = request.query['model'] === ownLogName ? ownLog : (replica ?? model)?.logs;
+		if (!ring) {
 			return unknownModel(request);
 		}
 
@@ -58,8 +89,7 @@ const routes: Record<string, Handler> = {
 			return error(proxyErrors.invalidParameter, '`lines` must be a whole number of lines, e.g. /logs/tail?lines=100.');
 		}
 
-		const tail = model.logs.tail(Math.min(lines, maxTailLines));
-		return text(200, tail.length === 0 ? '' : tail.join('\n') + '\n');
+		return text(200, linesText(ring.tail(Math.min(lines, maxTailLines))));
 	},
 	'POST /keys/reload'(_request, {keys}) {
 		const {file} = keys;
@@ -85,7 +115,7 @@ const accessRank: Record<AdminAccess, number> = {none: 0, user: 1, admin: 2};
  * Answers the admin side of the HTTP surface; runs on the control plane. Reading needs any valid
  * key, changing anything (every method but GET and HEAD) an admin one (see keyTable).
  */
-export async function handleAdmin(request: AdminRequest, context: AdminContext): Promise<AdminReply> {
+export async function handleAdmin(request: AdminRequest, context: AdminContext): Promise<AdminAnswer> {
 	// HEAD is GET without the body (the data plane drops it); load balancers probe with it.
 	const method = request.method === 'HEAD' ? 'GET' : request.method;
 	const handler = routes[`${method} ${request.path}`];
@@ -132,8 +162,13 @@ function status(fleet: Fleet) {
 		vllm_base: first?.url ?? null,
 		log_path: first?.logPath ?? null,
 		state: first?.state ?? null,
-		models: models.map(model => ({...summary(model), command: model.command, log_path: model.logPath ?? null})),
+		models: models.map(model => statusModel(model)),
 	};
+}
+
+/** A model as GET /status and the snapshots of GET /events show it. */
+function statusModel(model: ModelSnapshot) {
+	return {...summary(model), command: model.command, log_path: model.logPath ?? null};
 }
 
 function summary(model: ModelSnapshot) {
@@ -173,8 +208,24 @@ function pickModel(request: AdminRequest, fleet: Fleet): FleetModel | undefined 
 	return name === undefined ? fleet.models[0] : fleet.get(name);
 }
 
+/** The replica `?replica=N` names (undefined: the whole model), or what is wrong with N. */
+function pickReplica(request: AdminRequest, model: FleetModel): ReturnType<FleetModel['replicaLog']> | string {
+	const given = request.query['replica'];
+	if (given === undefined) {
+		return undefined;
+	}
+
+	const index = Number(given);
+	const replica = Number.isInteger(index) && index >= 0 ? model.replicaLog(index) : undefined;
+	return replica ?? `${model.name} has no replica ${JSON.stringify(given)}; GET /status lists its replicas by index, from 0.`;
+}
+
 function unknownModel(request: AdminRequest): AdminReply {
-	return error(proxyErrors.notFound, `The model \`${request.query['model'] ?? ''}\` does not exist.`);
+	return error(proxyErrors.notFound, `The model \`${request.query['model'] ?? ''}\` does not exist (model=${ownLogName} reads switchboard's own log).`);
+}
+
+function linesText(lines: string[]): string {
+	return lines.length === 0 ? '' : lines.join('\n') + '\n';
 }
 
 function json(status: number, value: unknown): AdminReply {

@@ -18,6 +18,7 @@ export const liveServerSettings: ReadonlySet<keyof ServerConfig> = new Set<keyof
 /** Keys whose TOML name is not their field's name in snake case. */
 const tomlNames: Partial<Record<string, string>> = {
 	maxBodyBytes: 'max_body_size',
+	logMaxBytes: 'log_max_size',
 	adminKeys: 'admin_key',
 	health: 'health_checks, health_interval, health_timeout or unhealthy_after',
 	replicas: 'replicas, min_replicas, max_replicas, scale_up_queue, scale_up_after or scale_down_after',

@@ -13,6 +13,12 @@ export const defaultHost = '127.0.0.1';
 
 export const defaultMaxBodyBytes = 32 * 1024 * 1024;
 
+/** Backend log files kept per model. */
+export const defaultLogKeep = 10;
+
+/** Past this, a running backend's log file is rotated (copied aside and emptied). */
+export const defaultLogMaxBytes = 100 * 1024 * 1024;
+
 export const defaultLogLevel: LogLevel = 'info';
 
 /** A backend's capacity when nothing sets one (vLLM's default max_num_seqs is larger; this errs low). */

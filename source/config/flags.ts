@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {declaredModelName, resolveExecutable, servedModelName} from '../launchers/command.js';
-import {defaultCapacity, defaultHealth, defaultHost, defaultLogLevel, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultReplicas, defaultRouting} from './defaults.js';
+import {defaultCapacity, defaultHealth, defaultHost, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultReplicas, defaultRouting} from './defaults.js';
 import {ConfigError} from './errors.js';
 import type {Config, LogLevel} from './types.js';
 import {checked, defaultLogDir, readAdminKeys, readApiKeys, readDuration, readLogLevel, readSize} from './values.js';
@@ -94,6 +94,8 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 			keys: [],
 			keysFile: undefined,
 			logDir: path.resolve(flags.logDir ?? defaultLogDir(env)),
+			logKeep: defaultLogKeep,
+			logMaxBytes: defaultLogMaxBytes,
 			maxBodyBytes: maxBodySizeFlag(flags.maxBodySize),
 			logLevel,
 			jsonLogs: jsonLogsFlag(flags),

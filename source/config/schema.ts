@@ -206,6 +206,8 @@ const server = table({
 	keys: userKeys('server.keys').optional(),
 	keys_file: localPath('a file path').optional(),
 	log_dir: localPath('a directory path').optional(),
+	log_keep: wholeNumber(0, 1_000_000, 'a whole number of log files per model, 0 or more (0 keeps them all)').optional(),
+	log_max_size: textOrNumber(sizeExpected, readSize).optional(),
 	log_level: z.string(expecting(logLevelExpected)).transform(readWith(readLogLevel)).optional(),
 	max_body_size: textOrNumber(sizeExpected, readSize).optional(),
 	health_checks: z.boolean(expecting('true or false')).optional(),

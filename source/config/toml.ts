@@ -1,7 +1,7 @@
 import {statSync} from 'node:fs';
 import path from 'node:path';
 import {declaredModelName, resolveExecutable} from '../launchers/command.js';
-import {defaultCapacity, defaultHealth, defaultHost, defaultLogLevel, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultReplicas, defaultRouting} from './defaults.js';
+import {defaultCapacity, defaultHealth, defaultHost, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultReplicas, defaultRouting} from './defaults.js';
 import {describeIssues, readConfigText} from './config-source.js';
 import {ConfigError} from './errors.js';
 import {keyPath} from './key-path.js';
@@ -113,6 +113,8 @@ function resolveServer(server: NonNullable<ConfigFile['server']>, file: string, 
 		// Read by parseConfig once the rest of the file is known to be sound.
 		keysFile: undefined,
 		logDir: server.log_dir === undefined ? defaultLogDir(env) : resolvePath(server.log_dir, file, env),
+		logKeep: server.log_keep ?? defaultLogKeep,
+		logMaxBytes: server.log_max_size ?? defaultLogMaxBytes,
 		maxBodyBytes: server.max_body_size ?? defaultMaxBodyBytes,
 		logLevel: server.log_level ?? defaultLogLevel,
 		jsonLogs: false,

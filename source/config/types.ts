@@ -14,6 +14,10 @@ export interface ServerConfig {
 	keysFile: KeysFile | undefined;
 	/** Where each backend start writes its log file. */
 	logDir: string;
+	/** Log files kept per model, the newest; older ones are deleted at a start (0 = keep them all). */
+	logKeep: number;
+	/** A running backend's log file is copied to `<file>.1` and emptied when it grows past this many bytes. */
+	logMaxBytes: number;
 	/** Largest request body the proxy accepts, in bytes. */
 	maxBodyBytes: number;
 	logLevel: LogLevel;

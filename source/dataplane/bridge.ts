@@ -1,10 +1,28 @@
 import {Worker} from 'node:worker_threads';
-import type {AdminReply, AdminRequest, BackendActivity, BackendLoad, ControlMessage, DataMessage, DataPlaneOptions, KeyTable, LiveSettings, ModelActivity, ModelRoute} from './protocol.js';
+import type {AdminReply, AdminRequest, AdminStreamHead, BackendActivity, BackendLoad, ControlMessage, DataMessage, DataPlaneOptions, KeyTable, LiveSettings, ModelActivity, ModelRoute} from './protocol.js';
+
+/** An admin reply that streams (GET /events), as the control plane produces it. */
+export interface AdminStream {
+	head: AdminStreamHead;
+	/**
+	 * Starts sending through `writer`. Returns what ends the stream's subscription: called once,
+	 * when the client has gone (or fell behind) or switchboard closes, unless the stream ended itself.
+	 */
+	open(writer: AdminStreamWriter): () => void;
+}
+
+export interface AdminStreamWriter {
+	write(chunk: string): void;
+	/** Ends the stream from this side, after a last chunk if given. */
+	end(chunk?: string): void;
+}
+
+export type AdminAnswer = AdminReply | AdminStream;
 
 export interface BridgeHandlers {
 	demand(model: string): void;
 	activity(models: ModelActivity[], backends: BackendActivity[]): void;
-	admin(request: AdminRequest): Promise<AdminReply>;
+	admin(request: AdminRequest): Promise<AdminAnswer>;
 	/** The worker died; switchboard cannot serve without it. */
 	crashed(error: Error): void;
 }
@@ -14,6 +32,8 @@ export class DataPlaneBridge {
 	readonly #worker: Worker;
 	/** Questions to the data plane waiting for their answer, by id. */
 	readonly #asked = new Map<number, (answer: never) => void>();
+	/** Streamed admin replies under way, by admin request id: what ends each one's subscription. */
+	readonly #streams = new Map<number, () => void>();
 	#sequence = 0;
 	#closed: (() => void) | undefined;
 	readonly listening: Promise<string>;
@@ -68,6 +88,11 @@ export class DataPlaneBridge {
 
 	/** Stops listening, answers held requests, closes backend connections, ends the thread. */
 	async close(): Promise<void> {
+		for (const unsubscribe of this.#streams.values()) {
+			unsubscribe();
+		}
+
+		this.#streams.clear();
 		const closed = new Promise<void>(resolve => {
 			this.#closed = resolve;
 		});
@@ -87,6 +112,48 @@ export class DataPlaneBridge {
 	#answer(id: number, answer: unknown): void {
 		this.#asked.get(id)?.(answer as never);
 		this.#asked.delete(id);
+	}
+
+	#stream(id: number, stream: AdminStream): void {
+		this.#send({type: 'admin-stream-open', id, head: stream.head});
+		let open = true;
+		// Chunks written in one go (a backend's burst of log lines) cross to the data plane as one message.
+		let pending: string[] = [];
+		const flush = () => {
+			if (open && pending.length > 0) {
+				this.#send({type: 'admin-stream-chunk', id, chunk: pending.join('')});
+			}
+
+			pending = [];
+		};
+
+		const unsubscribe = stream.open({
+			write: chunk => {
+				if (!open) {
+					return;
+				}
+
+				if (pending.length === 0) {
+					setImmediate(flush);
+				}
+
+				pending.push(chunk);
+			},
+			end: chunk => {
+				flush();
+				if (open) {
+					open = false;
+					this.#streams.delete(id);
+					this.#send({type: 'admin-stream-end', id, chunk});
+				}
+			},
+		});
+		if (open) {
+			this.#streams.set(id, () => {
+				open = false;
+				unsubscribe();
+			});
+		}
 	}
 
 	#send(message: ControlMessage): void {
@@ -116,9 +183,20 @@ export class DataPlaneBridge {
 			}
 
 			case 'admin': {
-				void this.handlers.admin(message.request).then(reply => {
-					this.#send({type: 'admin-reply', id: message.id, reply});
+				void this.handlers.admin(message.request).then(answer => {
+					if ('open' in answer) {
+						this.#stream(message.id, answer);
+					} else {
+						this.#send({type: 'admin-reply', id: message.id, reply: answer});
+					}
 				});
+				break;
+			}
+
+			case 'admin-stream-closed': {
+				const unsubscribe = this.#streams.get(message.id);
+				this.#streams.delete(message.id);
+				unsubscribe?.();
 				break;
 			}
 

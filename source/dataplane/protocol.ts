@@ -92,6 +92,8 @@ export interface AdminRequest {
 	query: Record<string, string>;
 	/** Checked by the data plane against the key table; `admin` for everyone when no key is configured. */
 	access: AdminAccess;
+	/** The `Last-Event-ID` header: where a reconnecting event stream (GET /events) left off. */
+	lastEventId: string | undefined;
 	body: string;
 }
 
@@ -99,6 +101,16 @@ export interface AdminReply {
 	status: number;
 	contentType: string;
 	body: string;
+}
+
+/**
+ * The head of an admin reply that streams (GET /events): `admin-stream-open`, then chunks until
+ * either side ends it. The data plane relays each chunk as it comes; a client that does not read
+ * fast enough is cut off there (see AdminStreamRelay), never buffered without bound.
+ */
+export interface AdminStreamHead {
+	status: number;
+	contentType: string;
 }
 
 export interface ModelActivity {
@@ -136,6 +148,11 @@ export type ControlMessage =
 	/** [server] settings a reload changes live. */
 	| ({type: 'settings'} & LiveSettings)
 	| {type: 'admin-reply'; id: number; reply: AdminReply}
+	/** Answers admin request `id` with a stream; answered with `admin-stream-closed` if its client is already gone. */
+	| {type: 'admin-stream-open'; id: number; head: AdminStreamHead}
+	| {type: 'admin-stream-chunk'; id: number; chunk: string}
+	/** The control plane ends the stream, after a last chunk if given. */
+	| {type: 'admin-stream-end'; id: number; chunk: string | undefined}
 	| {type: 'close'};
 
 export type DataMessage =
@@ -148,4 +165,6 @@ export type DataMessage =
 	| {type: 'quiesced'; id: number; ok: boolean}
 	| {type: 'busy-backends'; id: number; urls: string[]}
 	| {type: 'admin'; id: number; request: AdminRequest}
+	/** A streamed reply ended on the data plane's side (its client went away or fell too far behind): send no more. */
+	| {type: 'admin-stream-closed'; id: number}
 	| {type: 'closed'};

@@ -3,11 +3,12 @@ import {Pool} from 'undici';
 import {hashString} from '../util/hash.js';
 import {Upstream} from '../routing/upstream.js';
 import type {Logger} from '../log/logger.js';
+import {AdminStreamRelay} from './admin-stream.js';
 import {KeyChecker, type Access} from './auth.js';
 import {proxyErrors, sendError, type ProxyErrorKind} from './errors.js';
 import {endToEndHeaders} from './headers.js';
 import {ModelSlot} from './model-slot.js';
-import type {AdminAccess, ControlMessage, DataMessage, DataPlaneOptions, ModelRoute} from './protocol.js';
+import type {AdminAccess, AdminStreamHead, ControlMessage, DataMessage, DataPlaneOptions, ModelRoute} from './protocol.js';
 import {ProxyRequest, type RequestBody, type RequestHost} from './proxy-request.js';
 import {BodyTooLargeError, limitedBody, readBody} from './read-body.js';
 import {renameModel} from './rename-model.js';
@@ -33,6 +34,8 @@ export class DataPlane implements RequestHost {
 	/** Backends out of the routes whose last counts (and requests still in flight) are yet to be reported. */
 	readonly #retiring = new Set<Upstream>();
 	readonly #pendingAdmin = new Map<number, ServerResponse>();
+	/** Streamed admin replies (GET /events) under way, by admin request id. */
+	readonly #streams = new Map<number, AdminStreamRelay>();
 	#logRequests: boolean;
 	#maxBodyBytes: number;
 	#adminSequence = 0;
@@ -129,6 +132,26 @@ export class DataPlane implements RequestHost {
 					send(res, message.reply.status, message.reply.contentType, message.reply.body);
 				}
 
+				break;
+			}
+
+			case 'admin-stream-open': {
+				this.#openStream(message.id, message.head);
+				break;
+			}
+
+			case 'admin-stream-chunk': {
+				const relay = this.#streams.get(message.id);
+				if (relay && !relay.write(message.chunk)) {
+					this.#dropStream(message.id);
+				}
+
+				break;
+			}
+
+			case 'admin-stream-end': {
+				this.#streams.get(message.id)?.end(message.chunk);
+				this.#streams.delete(message.id);
 				break;
 			}
 
@@ -462,12 +485,44 @@ export class DataPlane implements RequestHost {
 					path: queryStart === -1 ? target : target.slice(0, queryStart),
 					query: queryStart === -1 ? {} : Object.fromEntries(new URLSearchParams(target.slice(queryStart + 1))),
 					access: adminAccess(this.#keys.check(req.headers.authorization)),
+					// Node joins a repeated header of this kind into one string.
+					lastEventId: req.headers['last-event-id'] as string | undefined,
 					body: body.toString(),
 				},
 			});
 		}, (error: Error) => {
 			this.#reject(req, res, proxyErrors.bodyTooLarge, error.message);
 		});
+	}
+
+	#openStream(id: number, head: AdminStreamHead): void {
+		const res = this.#pendingAdmin.get(id);
+		this.#pendingAdmin.delete(id);
+		if (!res || res.destroyed) {
+			// The client left while the control plane was opening the stream.
+			this.post({type: 'admin-stream-closed', id});
+			return;
+		}
+
+		const relay = new AdminStreamRelay(res, head);
+		if (res.req.method === 'HEAD') {
+			relay.end();
+			this.post({type: 'admin-stream-closed', id});
+			return;
+		}
+
+		this.#streams.set(id, relay);
+		res.once('close', () => {
+			if (this.#streams.get(id) === relay) {
+				this.#dropStream(id);
+			}
+		});
+	}
+
+	/** The stream's client is gone or cut off: the control plane drops its subscription. */
+	#dropStream(id: number): void {
+		this.#streams.delete(id);
+		this.post({type: 'admin-stream-closed', id});
 	}
 
 	readonly #publishActivity = (): void => {
@@ -523,6 +578,11 @@ export class DataPlane implements RequestHost {
 			}
 		}
 
+		for (const relay of this.#streams.values()) {
+			relay.end(': switchboard is shutting down\n\n');
+		}
+
+		this.#streams.clear();
 		const closed = new Promise<void>(resolve => {
 			this.#server.close(() => resolve());
 		});

@@ -44,6 +44,18 @@ export type FleetEvent =
 	| {type: 'model.retired'; model: string; reason: string; at: number}
 	| {type: 'log'; model: string; line: string; at: number};
 
+/** Every event type; the compiler checks the list is complete (GET /events?types= is checked against it). */
+export const fleetEventTypes = Object.keys({
+	'model.state': true,
+	'backend.state': true,
+	'backend.health': true,
+	'model.added': true,
+	'model.updated': true,
+	'model.removed': true,
+	'model.retired': true,
+	log: true,
+} satisfies Record<FleetEvent['type'], true>) as ReadonlyArray<FleetEvent['type']>;
+
 export type FleetListener = (event: FleetEvent) => void;
 
 /** One typed stream of every change; the UI, /events and the data-plane bridge all read it. */

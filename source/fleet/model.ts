@@ -104,6 +104,8 @@ export interface FleetModel {
 	stop(reason: string, options?: StopOptions): Promise<void>;
 	snapshot(): ModelSnapshot;
 	backends(): ReadyBackend[];
+	/** One replica's own log lines and file (`index` as in its snapshot); undefined if it never ran. */
+	replicaLog(index: number): {logs: LogRing; logPath: string | undefined} | undefined;
 	/**
 	 * Takes edited settings (same name and launcher). Returns those that wait for the backend's
 	 * next start: a running backend keeps the command, port, … it was started with.
@@ -165,7 +167,7 @@ export class ManagedModel implements FleetModel {
 				context.events.emit({type: 'backend.state', model: this.name, replica: replica.index, url, port, state: replica.state, reason, at: context.clock.now()});
 			},
 			log: (replica, line) => {
-				this.#log(this.#config.replicas.max > 1 ? `[replica ${replica.index + 1}] ${line}` : line);
+				this.#log(this.#config.replicas.max > 1 ? `[replica ${replica.index}] ${line}` : line);
 			},
 			ready: () => {
 				this.#replicaReady();
@@ -243,6 +245,11 @@ export class ManagedModel implements FleetModel {
 				drain.done();
 			}
 		}
+	}
+
+	replicaLog(index: number): {logs: LogRing; logPath: string | undefined} | undefined {
+		const replica = this.#replicas[index];
+		return replica && {logs: replica.logs, logPath: replica.snapshot().logPath};
 	}
 
 	/** An operator's start: also the way out of a crash loop. */

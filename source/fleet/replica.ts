@@ -1,6 +1,6 @@
-import path from 'node:path';
 import type {ModelConfig} from '../config/types.js';
 import {substitute} from '../launchers/command.js';
+import {backendLogPath} from '../launchers/log-files.js';
 import type {ExitInfo, Instance} from '../launchers/types.js';
 import type {Timer} from '../util/clock.js';
 import {formatDuration} from '../util/duration.js';
@@ -176,7 +176,7 @@ export class Replica {
 		this.#port = port;
 		this.#command = substitute(config.command, config.host, port);
 		const gpus = this.#gpus(config);
-		this.#logPath = path.join(context.logDir, `${safeFileName(this.owner.name)}-${fileTimestamp(this.#startedAt ?? 0)}-${port}.log`);
+		this.#logPath = backendLogPath(context.logDir, this.owner.name, this.#startedAt ?? 0, port);
 		this.#logStart = this.logs.position;
 		this.#log(`switchboard: starting ${this.#describe()} on port ${port}${gpus.length > 0 ? ` with CUDA_VISIBLE_DEVICES=${gpus.join(',')}` : ''}: ${this.#command.join(' ')}`);
 		this.#timer = context.clock.setTimeout(() => {
@@ -293,10 +293,10 @@ export class Replica {
 		return config.gpus.slice(this.index * size, (this.index + 1) * size);
 	}
 
-	/** "qwen" for a model of one replica, "qwen replica 2" otherwise (counted from 1, as people do). */
+	/** "qwen" for a model of one replica, "qwen replica 1" otherwise (its index, as /status shows it). */
 	#describe(): string {
 		const config = this.#config;
-		return config && config.replicas.max > 1 ? `${this.owner.name} replica ${this.index + 1}` : this.owner.name;
+		return config && config.replicas.max > 1 ? `${this.owner.name} replica ${this.index}` : this.owner.name;
 	}
 
 	#setState(state: ReplicaState, reason: string | undefined): void {
@@ -332,12 +332,4 @@ export class Replica {
 			this.#timer = undefined;
 		}
 	}
-}
-
-function safeFileName(name: string): string {
-	return name.replaceAll(/[^\w.-]+/g, '_');
-}
-
-function fileTimestamp(ms: number): string {
-	return new Date(ms).toISOString().replaceAll(':', '-').slice(0, 19);
 }

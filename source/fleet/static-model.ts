@@ -50,6 +50,11 @@ export class StaticModel implements FleetModel {
 		this.#traffic = traffic;
 	}
 
+	/** Switchboard runs none of its servers, so it has no log of theirs. */
+	replicaLog(): undefined {
+		return undefined;
+	}
+
 	/** Nothing to drain: switchboard never stops these servers. */
 	backendTraffic(): void {}
 

@@ -2,6 +2,7 @@ import {spawn} from 'node:child_process';
 import {closeSync, fstatSync, mkdirSync, openSync} from 'node:fs';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
+import {pruneLogs, type LogLimits} from './log-files.js';
 import {LogFollower} from './log-follower.js';
 import {groupAlive} from './process-group.js';
 import {checkReadiness} from './readiness.js';
@@ -13,10 +14,14 @@ const logPollMs = 200;
 
 /**
  * Runs a backend as a child process in its own process group, so that stopping it reaches
- * everything it started (vLLM forks engine processes), and watches it until it answers.
+ * everything it started (vLLM forks engine processes), and watches it until it answers. Each
+ * start deletes the oldest log files of its model beyond `logs.keep`, never one a running
+ * backend writes to.
  */
-export function localLauncher(reaper: Reaper): Launch {
-	return (spec, listener) => new LocalInstance(spec, listener, reaper);
+export function localLauncher(reaper: Reaper, logs: LogLimits): Launch {
+	/** The log files of running backends. */
+	const inUse = new Set<string>();
+	return (spec, listener) => new LocalInstance(spec, listener, reaper, logs, inUse);
 }
 
 class LocalInstance implements Instance {
@@ -28,12 +33,16 @@ class LocalInstance implements Instance {
 	#running = true;
 	#wanted = true;
 
-	constructor(private readonly spec: LaunchSpec, private readonly listener: InstanceListener, reaper: Reaper) {
+	constructor(private readonly spec: LaunchSpec, private readonly listener: InstanceListener, reaper: Reaper, logs: LogLimits, logsInUse: Set<string>) {
 		const host = spec.host.includes(':') ? `[${spec.host}]` : spec.host;
 		this.url = `http://${host}:${spec.port}`;
 		mkdirSync(path.dirname(spec.logPath), {recursive: true});
 		const logFd = openSync(spec.logPath, 'a');
 		const logStart = fstatSync(logFd).size;
+		for (const problem of pruneLogs(spec.logPath, logs.keep, logsInUse)) {
+			listener.onLog(`switchboard: ${problem}`);
+		}
+
 		const [file, ...args] = spec.command;
 		// The log file's descriptor goes straight to the child: its output never passes through us.
 		const child = spawn(file!, args, {
@@ -42,6 +51,7 @@ class LocalInstance implements Instance {
 			env: {...process.env, ...spec.env},
 		});
 		closeSync(logFd);
+		logsInUse.add(spec.logPath);
 		this.pid = child.pid;
 		if (this.pid !== undefined) {
 			reaper.watch(this.pid);
@@ -49,7 +59,7 @@ class LocalInstance implements Instance {
 
 		const follower = new LogFollower(spec.logPath, logStart, line => {
 			listener.onLog(line);
-		}, logPollMs);
+		}, logPollMs, logs.maxBytes);
 		this.#exited = new Promise(resolve => {
 			const exited = (info: ExitInfo) => {
 				if (!this.#running) {
@@ -74,6 +84,7 @@ class LocalInstance implements Instance {
 		this.#gone = this.#exited.then(async () => {
 			// The leader is gone; anything it left in its group goes too.
 			await this.#endGroup();
+			logsInUse.delete(spec.logPath);
 			if (this.pid !== undefined) {
 				reaper.forget(this.pid);
 			}

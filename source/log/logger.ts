@@ -1,5 +1,6 @@
-import {pino, type Logger} from 'pino';
+import {pino, type DestinationStream, type Logger} from 'pino';
 import type {LogLevel} from '../config/types.js';
+import type {LogRing} from '../fleet/log-ring.js';
 import {LogSink} from './log-sink.js';
 
 export type {Logger} from 'pino';
@@ -8,6 +9,8 @@ export interface LoggerOptions {
 	level: LogLevel;
 	/** JSON lines for machines; otherwise one readable line per event. */
 	json: boolean;
+	/** Keeps the recent lines here too, readable, for /logs/tail?model=switchboard (backends' output has rings of its own). */
+	recent?: LogRing;
 }
 
 const levelNames: Record<number, string> = {10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL'};
@@ -22,7 +25,24 @@ const hiddenKeys = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'componen
  */
 export function createLogger(options: LoggerOptions): Logger {
 	const sink = options.json ? new LogSink(1) : new LogSink(1, line => formatHuman(JSON.parse(line) as Record<string, unknown>));
-	return pino({level: options.level, base: undefined}, sink);
+	const {recent} = options;
+	if (!recent) {
+		return pino({level: options.level, base: undefined}, sink);
+	}
+
+	const tee: DestinationStream & Pick<LogSink, 'flush'> = {
+		write(line: string) {
+			sink.write(line);
+			const entry = JSON.parse(line) as Record<string, unknown>;
+			if (entry['msg'] !== backendOutput) {
+				recent.push(formatHuman(entry).trimEnd());
+			}
+		},
+		flush(callback?: (error?: Error) => void) {
+			sink.flush(callback);
+		},
+	};
+	return pino({level: options.level, base: undefined}, tee);
 }
 
 function formatHuman(entry: Record<string, unknown>): string {

@@ -23,7 +23,7 @@ export class PrometheusExporter {
 	readonly #registry = new Registry();
 	#scrape: Scrape = {models: [], backends: []};
 
-	constructor(private readonly fleet: Fleet, private readonly telemetry: Telemetry) {
+	constructor(private readonly fleet: Fleet, private readonly telemetry: Telemetry, events: {readonly subscribers: number}) {
 		const registers = [this.#registry];
 		const series = (type: 'counter' | 'gauge', name: string, help: string, labelNames: string[], rows: (scrape: Scrape) => Array<[Labels, number | undefined]>) => {
 			const scrape = () => this.#scrape;
@@ -67,6 +67,7 @@ export class PrometheusExporter {
 		perBackend('gauge', 'switchboard_backend_running', 'Requests running, from the backend\'s last /metrics scrape.', view => view.health?.metrics?.running);
 		perBackend('gauge', 'switchboard_backend_waiting', 'Requests waiting, from the backend\'s last /metrics scrape.', view => view.health?.metrics?.waiting);
 		perBackend('gauge', 'switchboard_backend_kv_cache_usage', 'KV-cache usage (0–1), from the backend\'s last /metrics scrape.', view => view.health?.metrics?.kvCacheUsage);
+		series('gauge', 'switchboard_event_subscribers', 'Clients of GET /events connected now.', [], () => [[{}, events.subscribers]]);
 		this.#histogram('switchboard_backend_request_duration_seconds', 'Time from sending a request to the backend until its response ended.', view => view.latencyCounts);
 		this.#histogram('switchboard_backend_first_byte_seconds', 'Time from sending a request to the backend until its first response byte (the time to first token of a stream).', view => view.ttftCounts);
 		collectDefaultMetrics({register: this.#registry, prefix: 'switchboard_'});

@@ -12,6 +12,7 @@
 import {spawn} from 'node:child_process';
 import {fileURLToPath} from 'node:url';
 import {configFromFlags, runFlagDefaults, type RunFlags} from '../../dist/config/flags.js';
+import {LogRing} from '../../dist/fleet/log-ring.js';
 import {localLauncher} from '../../dist/launchers/local.js';
 import {Reaper} from '../../dist/launchers/reaper.js';
 import {createLogger} from '../../dist/log/logger.js';
@@ -38,11 +39,12 @@ const flags: RunFlags = {
 	maxQueue: '2000',
 };
 const config = configFromFlags(flags, [process.execPath, cliPath, 'sim', ...simFlags]);
-const logger = createLogger({level: config.server.logLevel, json: true});
+const ownLog = new LogRing();
+const logger = createLogger({level: config.server.logLevel, json: true, recent: ownLog});
 const reaper = new Reaper(Math.max(...config.models.map(model => model.stopGraceMs)), reason => {
 	logger.warn({reason}, 'reaper lost');
 });
-const switchboard = await startSwitchboard(config, logger, localLauncher(reaper));
+const switchboard = await startSwitchboard(config, logger, localLauncher(reaper, {keep: config.server.logKeep, maxBytes: config.server.logMaxBytes}), ownLog);
 
 // The same 8 ms every 100 ms, on switchboard's main thread or, as a control, in another
 // process: on a small machine any busy core slows everyone, and the control shows how much.

@@ -58,6 +58,14 @@ describe('replicas of one model', () => {
 		await until(async () => (await status()).replicas.filter(replica => replica.state === 'ready').length === 2, 20_000, 'both replicas ready');
 		const {replicas} = await status();
 		assert.equal(new Set(replicas.map(replica => replica.port)).size, 2, 'each on its own port');
+		const tail = async (query: string) => (await fetch(`${switchboard.url}/logs/tail?model=m${query}`)).text();
+		assert.match(await tail(''), /\[replica 1\] switchboard: starting m replica 1 on port/);
+		const second = await tail('&replica=1');
+		assert.match(second, /^switchboard: starting m replica 1 on port/m);
+		assert.doesNotMatch(second, /replica 0/);
+		const missing = await fetch(`${switchboard.url}/logs/tail?model=m&replica=5`);
+		assert.equal(missing.status, 400);
+		assert.match((await missing.json() as {error: {message: string}}).error.message, /m has no replica "5"/);
 		await Promise.all(Array.from({length: 24}, async () => ask(openai, 20)));
 		// The data plane reports its counts every 250 ms.
 		let served: number[] = [];

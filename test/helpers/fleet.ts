@@ -1,4 +1,4 @@
-import {defaultCapacity, defaultHealth, defaultHost, defaultLogLevel, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultReplicas, defaultRouting} from '../../source/config/defaults.js';
+import {defaultCapacity, defaultHealth, defaultHost, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultReplicas, defaultRouting} from '../../source/config/defaults.js';
 import type {Config, ModelConfig} from '../../source/config/types.js';
 import type {ExitInfo, InstanceListener, LaunchSpec} from '../../source/launchers/types.js';
 
@@ -73,6 +73,8 @@ export function fleetConfig(...models: ModelConfig[]): Config {
 			keys: [],
 			keysFile: undefined,
 			logDir: '/tmp/switchboard-test-logs',
+			logKeep: defaultLogKeep,
+			logMaxBytes: defaultLogMaxBytes,
 			maxBodyBytes: defaultMaxBodyBytes,
 			logLevel: defaultLogLevel,
 			jsonLogs: true,

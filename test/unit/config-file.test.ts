@@ -36,6 +36,8 @@ describe('switchboard.toml', () => {
 			keys: [],
 			keysFile: undefined,
 			logDir: '/home/ada/.local/state/switchboard/logs',
+			logKeep: 10,
+			logMaxBytes: 100 * 1024 * 1024,
 			maxBodyBytes: 32 * 1024 * 1024,
 			logLevel: 'info',
 			jsonLogs: false,
@@ -131,12 +133,16 @@ port = 9000
 api_keys = ["k1", "k2"]
 log_level = "WARNING"
 max_body_size = 1024
+log_keep = 3
+log_max_size = "5mb"
 ${model('a')}`);
 		assert.equal(config.server.host, '0.0.0.0');
 		assert.equal(config.server.port, 9000);
 		assert.deepEqual(config.server.apiKeys, ['k1', 'k2']);
 		assert.equal(config.server.logLevel, 'warn', 'log levels are case-insensitive');
 		assert.equal(config.server.maxBodyBytes, 1024, 'a number is bytes');
+		assert.equal(config.server.logKeep, 3);
+		assert.equal(config.server.logMaxBytes, 5 * 1024 * 1024);
 	});
 
 	it('appends SWITCHBOARD_API_KEY to the keys of the file', () => {
@@ -203,7 +209,7 @@ describe('switchboard.toml errors name the file, the key and what is expected', 
 	});
 
 	it('an unknown key, listing the known ones', () => {
-		assertRefused(`[server]\nprot = 8100\n${model('a')}`, /switchboard\.toml: server\.prot is not a known key; the keys here are host, port, api_keys, admin_key, keys, keys_file, log_dir, log_level, max_body_size, health_checks/);
+		assertRefused(`[server]\nprot = 8100\n${model('a')}`, /switchboard\.toml: server\.prot is not a known key; the keys here are host, port, api_keys, admin_key, keys, keys_file, log_dir, log_keep, log_max_size, log_level, max_body_size, health_checks/);
 		assertRefused(model('a', 'gpu = 2'), /switchboard\.toml: models "a"\.gpu is not a known key; the keys here are name, aliases, command, backends, launcher, /);
 		assertRefused(`[defaults]\nname = "x"\n${model('a')}`, /switchboard\.toml: defaults\.name is not a known key/);
 		assertRefused(`[sever]\n${model('a')}`, /switchboard\.toml: sever is not a known key; the keys here are server, defaults, models/);
@@ -219,6 +225,8 @@ describe('switchboard.toml errors name the file, the key and what is expected', 
 
 	it('a bad size, log level, port or type', () => {
 		assertRefused(`[server]\nmax_body_size = "huge"\n${model('a')}`, /switchboard\.toml: server\.max_body_size must be a size such as 512kb, 32mb or 1gb \(got "huge"\)/);
+		assertRefused(`[server]\nlog_keep = -1\n${model('a')}`, /server\.log_keep must be a whole number of log files per model, 0 or more \(0 keeps them all\) \(got -1\)/);
+		assertRefused(`[server]\nlog_max_size = "0"\n${model('a')}`, /server\.log_max_size must be larger than 0/);
 		assertRefused(`[server]\nlog_level = "loud"\n${model('a')}`, /server\.log_level must be one of DEBUG, INFO, WARNING, ERROR \(got "loud"\)/);
 		assertRefused(`[server]\nport = "8100"\n${model('a')}`, /server\.port must be a port number from 0 to 65535 .*\(got "8100"\)/);
 		assertRefused(model('a', 'port = 70000'), /models "a"\.port must be a port number from 1 to 65535 \(got 70000\)/);

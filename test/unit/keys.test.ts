@@ -62,7 +62,7 @@ function refused(run: () => unknown, ...patterns: RegExp[]): void {
 const keysFile = (text: string) => parseKeysFile(text, '/srv/keys.toml', models);
 
 function server(overrides: Partial<ServerConfig> = {}): ServerConfig {
-	return {host: '127.0.0.1', port: 8100, apiKeys: [], adminKeys: [], keys: [], keysFile: undefined, logDir: '/tmp', maxBodyBytes: 1e6, logLevel: 'info', jsonLogs: true, ...overrides};
+	return {host: '127.0.0.1', port: 8100, apiKeys: [], adminKeys: [], keys: [], keysFile: undefined, logDir: '/tmp', logKeep: 10, logMaxBytes: 1e8, maxBodyBytes: 1e6, logLevel: 'info', jsonLogs: true, ...overrides};
 }
 
 describe('keys in switchboard.toml', () => {
