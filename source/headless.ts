@@ -2,6 +2,7 @@ import {accessSync, constants, mkdirSync} from 'node:fs';
 import {ConfigError} from './config/errors.js';
 import type {ConfigOrigin} from './config/from-cli.js';
 import type {Config} from './config/types.js';
+import {stateFile} from './fleet/state-file.js';
 import {localLauncher} from './launchers/local.js';
 import {Reaper} from './launchers/reaper.js';
 import {createLogger, type Logger} from './log/logger.js';
@@ -19,14 +20,16 @@ export interface HeadlessRun {
  * file it came from, if any, are applied live.
  */
 export async function runHeadless(config: Config, origin?: ConfigOrigin): Promise<HeadlessRun> {
-	ensureWritableDirectory(config.server.logDir);
+	ensureWritableDirectory(config.server.logDir, 'log directory', '--log-dir');
+	ensureWritableDirectory(config.server.stateDir, 'state directory', '--state-dir');
+	const preferences = stateFile(config.server.stateDir);
 	const logger = createLogger({level: config.server.logLevel, json: config.server.jsonLogs});
 	const reaper = new Reaper(Math.max(...config.models.map(model => model.stopGraceMs)), reason => {
 		logger.warn({reason}, 'the watchdog that stops backends if switchboard dies has ended; stop switchboard with Ctrl-C or SIGTERM so it can stop them itself');
 	});
 	let switchboard: Switchboard;
 	try {
-		switchboard = await startSwitchboard(config, logger, localLauncher(reaper));
+		switchboard = await startSwitchboard(config, logger, localLauncher(reaper), preferences);
 	} catch (error) {
 		reaper.dismiss();
 		throw error;
@@ -66,11 +69,11 @@ export async function runHeadless(config: Config, origin?: ConfigOrigin): Promis
 	return {switchboard, logger};
 }
 
-function ensureWritableDirectory(directory: string): void {
+function ensureWritableDirectory(directory: string, what: string, flag: string): void {
 	try {
 		mkdirSync(directory, {recursive: true});
 		accessSync(directory, constants.W_OK);
 	} catch (error) {
-		throw new ConfigError(`The log directory ${directory} cannot be written: ${(error as Error).message}. Choose another with --log-dir.`);
+		throw new ConfigError(`The ${what} ${directory} cannot be written: ${(error as Error).message}. Choose another with ${flag}.`);
 	}
 }

@@ -6,6 +6,7 @@ import {DataPlaneBridge} from './dataplane/bridge.js';
 import type {ModelRoute} from './dataplane/protocol.js';
 import {Fleet, type ReloadSummary} from './fleet/fleet.js';
 import type {FleetModel} from './fleet/model.js';
+import {memoryStore, type PreferenceStore} from './fleet/preferences.js';
 import type {Launch} from './launchers/types.js';
 import {backendOutput, type Logger} from './log/logger.js';
 import {PrometheusExporter} from './metrics/exporter.js';
@@ -36,15 +37,18 @@ const statsIntervalMs = 250;
 
 /**
  * Wires config → fleet → data plane: the fleet's state becomes the data plane's routing table,
- * and the data plane's demand and activity become fleet commands.
+ * and the data plane's demand and activity become fleet commands. `preferences` keeps the
+ * operator's choices (the state file; by default, this run only); models pinned on start now.
  */
-export async function startSwitchboard(config: Config, logger: Logger, launch: Launch): Promise<Switchboard> {
+export async function startSwitchboard(config: Config, logger: Logger, launch: Launch, preferences: PreferenceStore = memoryStore()): Promise<Switchboard> {
 	let bridge: DataPlaneBridge | undefined;
 	const clock = systemClock;
 	const fleet = new Fleet(config, {
 		clock,
 		launch,
 		quiesce: async model => bridge?.quiesce(model) ?? false,
+		drain: async model => bridge?.drain(model),
+		preferences,
 	});
 	const fleetLog = logger.child({component: 'fleet'});
 	const keys = new KeyStore(config.server, config.models.map(model => model.name), logger.child({component: 'keys'}), table => {
@@ -63,6 +67,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 			maxWaitMs: model.config.maxWaitMs,
 			onCold: model.config.onCold,
 			routing: model.config.routing,
+			unavailable: fleet.unavailable(model),
 		};
 	};
 	const routes = (): ModelRoute[] => fleet.models.map(model => route(model));
@@ -162,6 +167,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 	watchBackends();
 	telemetry.monitor.start();
 	keys.watch();
+	fleet.startPinned();
 	const activeBridge = bridge;
 	let server = config.server;
 	return {

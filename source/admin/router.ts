@@ -2,12 +2,15 @@ import {open} from 'node:fs/promises';
 import type {KeyStore} from '../access/key-store.js';
 import {ConfigError} from '../config/errors.js';
 import type {AdminAccess, AdminReply, AdminRequest} from '../dataplane/protocol.js';
-import {errorBody, proxyErrors, type ProxyErrorKind} from '../dataplane/errors.js';
+import {proxyErrors} from '../dataplane/errors.js';
 import type {Fleet} from '../fleet/fleet.js';
-import type {FleetModel, ModelSnapshot} from '../fleet/model.js';
+import type {FleetModel} from '../fleet/model.js';
 import type {PrometheusExporter} from '../metrics/exporter.js';
 import type {Telemetry} from '../metrics/telemetry.js';
 import {backendsStatus, loadStats} from './backends.js';
+import {modelRoute, modelRoutes, switchModel} from './models.js';
+import {error, json, text} from './reply.js';
+import {health, status} from './status.js';
 
 const defaultTailLines = 200;
 /** /logs/current sends at most this much; the file itself keeps everything. */
@@ -24,7 +27,7 @@ export interface AdminContext {
 	keys: KeyStore;
 }
 
-type Handler = (request: AdminRequest, context: AdminContext) => Promise<AdminReply> | AdminReply;
+export type Handler = (request: AdminRequest, context: AdminContext) => Promise<AdminReply> | AdminReply;
 
 const routes: Record<string, Handler> = {
 	'GET /health': (_request, {fleet}) => json(200, health(fleet)),
@@ -61,6 +64,7 @@ const routes: Record<string, Handler> = {
 		const tail = model.logs.tail(Math.min(lines, maxTailLines));
 		return text(200, tail.length === 0 ? '' : tail.join('\n') + '\n');
 	},
+	'POST /switch': switchModel,
 	'POST /keys/reload'(_request, {keys}) {
 		const {file} = keys;
 		if (file === undefined) {
@@ -88,9 +92,9 @@ const accessRank: Record<AdminAccess, number> = {none: 0, user: 1, admin: 2};
 export async function handleAdmin(request: AdminRequest, context: AdminContext): Promise<AdminReply> {
 	// HEAD is GET without the body (the data plane drops it); load balancers probe with it.
 	const method = request.method === 'HEAD' ? 'GET' : request.method;
-	const handler = routes[`${method} ${request.path}`];
+	const handler = routes[`${method} ${request.path}`] ?? modelRoute(method, request.path);
 	if (!handler) {
-		return error(proxyErrors.notFound, `Unknown path ${request.method} ${request.path}. OpenAI routes live under /v1/; admin routes are ${Object.keys(routes).join(', ')}.`);
+		return error(proxyErrors.notFound, `Unknown path ${request.method} ${request.path}. OpenAI routes live under /v1/; admin routes are ${[...Object.keys(routes), ...modelRoutes].join(', ')}.`);
 	}
 
 	const needed: AdminAccess = publicPaths.has(request.path) ? 'none' : method === 'GET' ? 'user' : 'admin';
@@ -107,54 +111,6 @@ export async function handleAdmin(request: AdminRequest, context: AdminContext):
 	}
 }
 
-function health(fleet: Fleet) {
-	const models = fleet.snapshot();
-	const first = models[0];
-	const lastRequest = Math.max(0, ...models.map(model => model.lastArrivedAt));
-	return {
-		status: 'healthy',
-		llm_running: models.some(model => model.state === 'ready'),
-		target_port: first?.port ?? null,
-		last_request: lastRequest === 0 ? null : lastRequest / 1000,
-		state: first?.state ?? null,
-		pid: first?.pid ?? null,
-		models: models.map(model => summary(model)),
-	};
-}
-
-function status(fleet: Fleet) {
-	const models = fleet.snapshot();
-	const first = models[0];
-	return {
-		running: first?.state === 'ready',
-		pid: first?.pid ?? null,
-		model_spec: first ? first.command.join(' ') : null,
-		vllm_base: first?.url ?? null,
-		log_path: first?.logPath ?? null,
-		state: first?.state ?? null,
-		models: models.map(model => ({...summary(model), command: model.command, log_path: model.logPath ?? null})),
-	};
-}
-
-function summary(model: ModelSnapshot) {
-	return {
-		name: model.name,
-		state: model.state,
-		reason: model.reason ?? null,
-		pid: model.pid ?? null,
-		port: model.port ?? null,
-		url: model.url ?? null,
-		inflight: model.inflight,
-		requests: model.requests,
-		errors: model.errors,
-		last_request: model.lastArrivedAt === 0 ? null : model.lastArrivedAt / 1000,
-		idle_timeout: model.idleTimeoutMs / 1000,
-		idle_stop_at: model.idleStopAt === undefined ? null : model.idleStopAt / 1000,
-		started_at: model.startedAt === undefined ? null : model.startedAt / 1000,
-		ready_at: model.readyAt === undefined ? null : model.readyAt / 1000,
-	};
-}
-
 function pickModel(request: AdminRequest, fleet: Fleet): FleetModel | undefined {
 	const name = request.query['model'];
 	return name === undefined ? fleet.models[0] : fleet.get(name);
@@ -162,18 +118,6 @@ function pickModel(request: AdminRequest, fleet: Fleet): FleetModel | undefined 
 
 function unknownModel(request: AdminRequest): AdminReply {
 	return error(proxyErrors.notFound, `The model \`${request.query['model'] ?? ''}\` does not exist.`);
-}
-
-function json(status: number, value: unknown): AdminReply {
-	return {status, contentType: 'application/json', body: JSON.stringify(value)};
-}
-
-function text(status: number, body: string): AdminReply {
-	return {status, contentType: 'text/plain; charset=utf-8', body};
-}
-
-function error(kind: ProxyErrorKind, message: string): AdminReply {
-	return {status: kind.status, contentType: 'application/json', body: errorBody(kind, message)};
 }
 
 /** A file's text, or its last `limit` bytes after a line that says where the rest is. */

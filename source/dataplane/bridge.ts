@@ -13,6 +13,7 @@ export interface BridgeHandlers {
 export class DataPlaneBridge {
 	readonly #worker: Worker;
 	readonly #quiescing = new Map<number, (ok: boolean) => void>();
+	readonly #draining = new Map<number, () => void>();
 	#sequence = 0;
 	#closed: (() => void) | undefined;
 	readonly listening: Promise<string>;
@@ -64,6 +65,15 @@ export class DataPlaneBridge {
 		});
 	}
 
+	/** Resolves once none of the model's requests is at its backend (see the `drain` message). */
+	async drain(model: string): Promise<void> {
+		const id = ++this.#sequence;
+		return new Promise(resolve => {
+			this.#draining.set(id, resolve);
+			this.#send({type: 'drain', id, model});
+		});
+	}
+
 	/** Stops listening, answers held requests, closes backend connections, ends the thread. */
 	async close(): Promise<void> {
 		const closed = new Promise<void>(resolve => {
@@ -72,6 +82,12 @@ export class DataPlaneBridge {
 		this.#send({type: 'close'});
 		await closed;
 		await this.#worker.terminate();
+		// No request is left anywhere: stops waiting for some end now.
+		for (const drained of this.#draining.values()) {
+			drained();
+		}
+
+		this.#draining.clear();
 	}
 
 	#send(message: ControlMessage): void {
@@ -93,6 +109,12 @@ export class DataPlaneBridge {
 			case 'quiesced': {
 				this.#quiescing.get(message.id)?.(message.ok);
 				this.#quiescing.delete(message.id);
+				break;
+			}
+
+			case 'drained': {
+				this.#draining.get(message.id)?.();
+				this.#draining.delete(message.id);
 				break;
 			}
 

@@ -54,6 +54,11 @@ export interface ModelRoute {
 	maxWaitMs: number;
 	onCold: 'hold' | 'reject';
 	routing: RoutingConfig;
+	/**
+	 * Why the model's requests are refused (503, this message) instead of served or held, e.g.
+	 * the operator stopped it until further notice; held ones get it too. Undefined: served as its state allows.
+	 */
+	unavailable: string | undefined;
 }
 
 /** A backend's health and load as the control plane last saw them (health checks, /metrics scrapes). */
@@ -131,6 +136,11 @@ export type ControlMessage =
 	 * in the routes, `ok` says whether its last requests have finished.
 	 */
 	| {type: 'quiesce'; id: number; model: string}
+	/**
+	 * Sent after routes that took the model out of rotation (a stop begins); answered with `drained`
+	 * once none of its requests is at a backend. Held ones do not count: they wait for its next start.
+	 */
+	| {type: 'drain'; id: number; model: string}
 	/** [server] settings a reload changes live. */
 	| ({type: 'settings'} & LiveSettings)
 	| {type: 'admin-reply'; id: number; reply: AdminReply}
@@ -144,5 +154,6 @@ export type DataMessage =
 	| {type: 'activity'; models: ModelActivity[]; backends: BackendActivity[]}
 	/** `ok` is false when a request arrived meanwhile: the model stays in rotation. */
 	| {type: 'quiesced'; id: number; ok: boolean}
+	| {type: 'drained'; id: number}
 	| {type: 'admin'; id: number; request: AdminRequest}
 	| {type: 'closed'};

@@ -33,6 +33,8 @@ export class DataPlane implements RequestHost {
 	/** Backends out of the routes whose last counts (and requests still in flight) are yet to be reported. */
 	readonly #retiring = new Set<Upstream>();
 	readonly #pendingAdmin = new Map<number, ServerResponse>();
+	/** Drains asked for (see the `drain` message), by model: answered once none of its requests is at a backend. */
+	readonly #drains = new Map<ModelSlot, number[]>();
 	#logRequests: boolean;
 	#maxBodyBytes: number;
 	#adminSequence = 0;
@@ -109,6 +111,17 @@ export class DataPlane implements RequestHost {
 				break;
 			}
 
+			case 'drain': {
+				const slot = this.#slots.get(message.model) ?? this.#removed.get(message.model);
+				if (slot && slot.atBackend > 0) {
+					this.#drains.set(slot, [...this.#drains.get(slot) ?? [], message.id]);
+				} else {
+					this.post({type: 'drained', id: message.id});
+				}
+
+				break;
+			}
+
 			case 'settings': {
 				this.#maxBodyBytes = message.maxBodyBytes;
 				this.logger.level = message.logLevel;
@@ -138,6 +151,14 @@ export class DataPlane implements RequestHost {
 	}
 
 	requestEnded(request: ProxyRequest, status: number): void {
+		const drains = this.#drains.get(request.slot);
+		if (drains && request.slot.atBackend === 0) {
+			this.#drains.delete(request.slot);
+			for (const id of drains) {
+				this.post({type: 'drained', id});
+			}
+		}
+
 		if (this.#logRequests) {
 			this.logger.info({
 				model: request.slot.name,
@@ -282,7 +303,9 @@ export class DataPlane implements RequestHost {
 		}
 
 		const request = new ProxyRequest(this, slot, req, res, headers, body, session, access.user);
-		if (slot.ready) {
+		if (slot.unavailable !== undefined) {
+			request.fail(proxyErrors.modelUnavailable, slot.unavailable);
+		} else if (slot.ready) {
 			request.forward();
 		} else if (slot.onCold === 'reject') {
 			this.#rejectCold(request);
@@ -350,6 +373,11 @@ export class DataPlane implements RequestHost {
 			return;
 		}
 
+		if (slot.unavailable !== undefined) {
+			request.fail(proxyErrors.modelUnavailable, slot.unavailable);
+			return;
+		}
+
 		if (slot.queue.size === 0) {
 			// Before queueing: even a request the queue cannot take must wake the model.
 			this.post({type: 'demand', model: slot.name});
@@ -378,7 +406,11 @@ export class DataPlane implements RequestHost {
 				liveUrls.add(backend.url);
 				return this.#upstream(backend.url, backend.capacity);
 			});
-			if (slot.ready) {
+			if (slot.unavailable !== undefined) {
+				for (const request of slot.takeHeld()) {
+					request.fail(proxyErrors.modelUnavailable, slot.unavailable);
+				}
+			} else if (slot.ready) {
 				for (const request of slot.takeHeld()) {
 					request.forward();
 				}

@@ -26,6 +26,10 @@ export interface ModelContext {
 	portInUse(host: string, port: number): Promise<boolean>;
 	/** Takes the model out of the data plane's rotation if nothing is in flight; false otherwise. */
 	quiesce(model: string): Promise<boolean>;
+	/** Waits for the model's turn to run (its group's other members stop first); false: it may not start now. */
+	admit(model: FleetModel): Promise<boolean>;
+	/** Resolves once none of the model's requests is at its backend (it is out of rotation by then), or the fleet's drain timeout ends. */
+	drained(model: string): Promise<void>;
 }
 
 /** The data plane's counters for a model, as last reported. */
@@ -118,6 +122,8 @@ export class ManagedModel implements FleetModel {
 	/** Port races lost in this start (see #onExit). */
 	#portRaces = 0;
 	#restartAfterStop = false;
+	/** Its request for a turn in its group, while it waits for one. */
+	#admission: Promise<boolean> | undefined;
 
 	constructor(config: ModelConfig, private readonly context: ModelContext) {
 		this.#config = config;
@@ -174,6 +180,18 @@ export class ManagedModel implements FleetModel {
 		}
 
 		if (this.#state === 'loading' || this.#state === 'ready') {
+			return;
+		}
+
+		if (this.#admission) {
+			await this.#admission;
+			return;
+		}
+
+		this.#admission = this.context.admit(this);
+		const admitted = await this.#admission;
+		this.#admission = undefined;
+		if (!admitted || (this.#state !== 'stopped' && this.#state !== 'failed')) {
 			return;
 		}
 
@@ -281,6 +299,8 @@ export class ManagedModel implements FleetModel {
 		this.#generation++;
 		this.#clearTimers();
 		this.#setState('draining', reason);
+		// Out of rotation from now on: the requests its backend is serving finish first.
+		await this.context.drained(this.name);
 		this.#log(`switchboard: stopping ${this.name} (${reason})`);
 		await this.#retire();
 		this.#stopping = undefined;

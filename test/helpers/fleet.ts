@@ -1,4 +1,4 @@
-import {defaultCapacity, defaultHealth, defaultHost, defaultLogLevel, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultRouting} from '../../source/config/defaults.js';
+import {defaultCapacity, defaultHealth, defaultHost, defaultLogLevel, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultRouting, defaultSwitchCommand} from '../../source/config/defaults.js';
 import type {Config, ModelConfig} from '../../source/config/types.js';
 import type {ExitInfo, InstanceListener, LaunchSpec} from '../../source/launchers/types.js';
 
@@ -39,6 +39,8 @@ export function localModel(name: string, overrides: Partial<ModelConfig> = {}): 
 		portBase: defaultModelSettings.portBase,
 		pingPath: defaultModelSettings.pingPath,
 		idleTimeoutMs: defaultModelSettings.idleTimeoutMs,
+		group: undefined,
+		minResidencyMs: defaultModelSettings.minResidencyMs,
 		startupTimeoutMs: defaultModelSettings.startupTimeoutMs,
 		stopGraceMs: defaultModelSettings.stopGraceMs,
 		maxQueue: defaultModelSettings.maxQueue,
@@ -67,11 +69,14 @@ export function fleetConfig(...models: ModelConfig[]): Config {
 			keys: [],
 			keysFile: undefined,
 			logDir: '/tmp/switchboard-test-logs',
+			stateDir: '/tmp/switchboard-test-state',
+			switchCommand: [...defaultSwitchCommand],
 			maxBodyBytes: defaultMaxBodyBytes,
 			logLevel: defaultLogLevel,
 			jsonLogs: true,
 			health: {...defaultHealth},
 		},
 		models,
+		defaults: localModel('', {servedName: undefined, command: []}),
 	};
 }
