@@ -1,4 +1,4 @@
-import {readDuration, mustBe} from '../config/values.js';
+import {durationExpected, mustBe, readDuration} from '../config/values.js';
 import {proxyErrors} from '../dataplane/errors.js';
 import type {AdminReply, AdminRequest} from '../dataplane/protocol.js';
 import {readModelSpec} from '../fleet/ad-hoc.js';
@@ -50,10 +50,10 @@ const verbs: Record<string, Verb> = {
 				return entryReply(fleet, name);
 			}
 
-			const reading = typeof value === 'number' || typeof value === 'string' ? readDuration(String(value), {zeroMeans: 'never'}) : undefined;
-			if (reading === undefined || 'expected' in reading) {
-				const expected = reading ?? {expected: 'a duration'};
-				return error(proxyErrors.invalidParameter, `idle_timeout ${mustBe({...expected, note: 'null goes back to the configured one'}, value === undefined ? 'nothing' : JSON.stringify(value))}, e.g. {"idle_timeout": "30m"}; 0 = never.`, 'idle_timeout');
+			const reading = typeof value === 'number' || typeof value === 'string' ? readDuration(String(value), {zeroMeans: 'never'}) : {expected: durationExpected};
+			if ('expected' in reading) {
+				const shown = value === undefined ? 'nothing' : JSON.stringify(value);
+				return error(proxyErrors.invalidParameter, `idle_timeout ${mustBe(reading, shown)}. 0 = never; null goes back to the configured one.`, 'idle_timeout');
 			}
 
 			fleet.setIdleTimeout(name, reading.value);

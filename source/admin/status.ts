@@ -23,7 +23,8 @@ export function status(fleet: Fleet) {
 	return {
 		running: current?.state === 'ready',
 		pid: current?.pid ?? null,
-		model_spec: current ? current.command.join(' ') : null,
+		// What /switch was given for an ad-hoc model, as aic-vllm-proxy shows it; a configured model's command.
+		model_spec: current ? (current.spec ?? current.command).join(' ') : null,
 		vllm_base: current?.url ?? null,
 		log_path: current?.logPath ?? null,
 		state: current?.state ?? null,
@@ -54,7 +55,7 @@ function summary(model: FleetSnapshot) {
 		url: model.url ?? null,
 		group: model.group ?? null,
 		pin: model.pin ?? null,
-		ad_hoc: model.adHoc,
+		ad_hoc: model.spec !== undefined,
 		waiting_for_group: model.waitingForGroup,
 		unavailable: model.unavailable ?? null,
 		inflight: model.inflight,

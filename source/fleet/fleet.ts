@@ -67,8 +67,8 @@ export interface FleetSnapshot extends ModelSnapshot {
 	pin: Pin | undefined;
 	/** The idle timeout the operator set, if any (idleTimeoutMs is the one in force). */
 	idleTimeoutOverrideMs: number | undefined;
-	/** Started by POST /switch with a spec rather than configured. */
-	adHoc: boolean;
+	/** The spec POST /switch started it with (a model and its flags), if it was not configured. */
+	spec: string[] | undefined;
 	/** Waits for its turn in its group. */
 	waitingForGroup: boolean;
 	/** Why its requests are refused now, if they are. */
@@ -202,7 +202,7 @@ export class Fleet {
 			group: model.config.group,
 			pin: preferences?.pin,
 			idleTimeoutOverrideMs: preferences?.idleTimeoutMs,
-			adHoc: this.#preferences.adHoc.some(adHoc => adHoc.name === model.name),
+			spec: this.#preferences.adHoc.find(adHoc => adHoc.name === model.name)?.spec,
 			waitingForGroup: this.#groups.waiting(model),
 			unavailable: this.unavailable(model),
 		};

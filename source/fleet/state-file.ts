@@ -1,10 +1,8 @@
-import Conf from 'conf';
+import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs';
+import path from 'node:path';
 import {z} from 'zod';
 import {ConfigError} from '../config/errors.js';
 import type {PreferenceStore, Preferences} from './preferences.js';
-
-/** The state file's name in the state dir. */
-const stateFileName = 'state';
 
 const modelEntry = z.strictObject({
 	idle_timeout_ms: z.int().min(0).optional(),
@@ -23,30 +21,45 @@ const stateDocument = z.object({
 	ad_hoc: z.array(adHocEntry).default([]),
 });
 
-type StateDocument = z.input<typeof stateDocument>;
+const forgetting = 'Fix it or delete it (switchboard then forgets the pins, idle timeouts and ad-hoc models set through its admin API), or choose another --state-dir.';
 
 /**
- * The operator's choices in `<state dir>/state.json`, written whole (to a temporary file renamed
- * over it, so a crash never leaves half a file) at every change. A file that cannot be read stops
- * switchboard at start: going on without it could wake a model the operator stopped on purpose.
+ * The operator's choices in `<state dir>/state.json`, written whole at every change to a file
+ * beside it that is then renamed over it, so a crash never leaves half a file. A file that cannot
+ * be read stops switchboard at start: going on without it could wake a model the operator stopped
+ * on purpose.
+ *
+ * Not the `conf` package: it pulls in `when-exit`, which on SIGTERM, SIGINT and SIGHUP sends the
+ * signal to the process again, so switchboard took every shutdown for a second signal and left its
+ * backends to the reaper.
  */
 export function stateFile(directory: string): PreferenceStore & {path: string} {
-	let conf: Conf<StateDocument>;
-	try {
-		// No dot paths: model names have dots in them.
-		conf = new Conf<StateDocument>({cwd: directory, configName: stateFileName, accessPropertiesByDotNotation: false, clearInvalidConfig: false});
-	} catch (error) {
-		throw new ConfigError(`The state file in ${directory} cannot be read: ${(error as Error).message}. Fix it or delete it (switchboard then forgets the pins, idle timeouts and ad-hoc models set through its admin API), or choose another --state-dir.`);
-	}
-
-	const {path} = conf;
+	const file = path.join(directory, 'state.json');
 	return {
-		path,
+		path: file,
 		load(): Preferences {
-			const parsed = stateDocument.safeParse(conf.store);
+			let text: string;
+			try {
+				text = readFileSync(file, 'utf8');
+			} catch (error) {
+				if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+					return {models: new Map(), adHoc: []};
+				}
+
+				throw new ConfigError(`The state file ${file} cannot be read: ${(error as Error).message}. ${forgetting}`);
+			}
+
+			let document: unknown;
+			try {
+				document = JSON.parse(text);
+			} catch (error) {
+				throw new ConfigError(`The state file ${file} is not valid JSON: ${(error as Error).message}. ${forgetting}`);
+			}
+
+			const parsed = stateDocument.safeParse(document);
 			if (!parsed.success) {
 				const problem = parsed.error.issues[0]!;
-				throw new ConfigError(`${path}: ${problem.path.join('.')} ${problem.message}. Fix it or delete the file (switchboard then forgets the pins, idle timeouts and ad-hoc models set through its admin API).`);
+				throw new ConfigError(`The state file ${file} has ${problem.path.length > 0 ? `${problem.path.join('.')}: ` : ''}${problem.message}. ${forgetting}`);
 			}
 
 			const {models, ad_hoc: adHoc} = parsed.data;
@@ -56,10 +69,14 @@ export function stateFile(directory: string): PreferenceStore & {path: string} {
 			};
 		},
 		save(preferences) {
-			conf.store = {
+			const document = {
 				models: Object.fromEntries([...preferences.models].map(([name, entry]) => [name, {idle_timeout_ms: entry.idleTimeoutMs, pin: entry.pin}])),
 				ad_hoc: preferences.adHoc.map(entry => ({name: entry.name, spec: entry.spec, group: entry.group})),
 			};
+			mkdirSync(directory, {recursive: true});
+			const written = `${file}.${process.pid}.tmp`;
+			writeFileSync(written, JSON.stringify(document, null, '\t') + '\n', {flush: true});
+			renameSync(written, file);
 		},
 	};
 }
