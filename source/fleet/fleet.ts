@@ -161,7 +161,7 @@ export class Fleet {
 
 		this.events.on(event => {
 			if (event.type === 'model.state') {
-				this.#groups.changed();
+				this.#groups.changed(event.model, event.state);
 			}
 		});
 	}
@@ -320,18 +320,17 @@ export class Fleet {
 		return model.stop(pin ? `stopped by the operator; POST /models/${name}/start to start it` : 'stopped by the operator');
 	}
 
-	/** Stops a model (its requests in flight finish) and starts it again, keeping its place in its group. */
+	/** Stops a model (its requests in flight finish) and starts it again; a running one keeps its group meanwhile. */
 	restart(name: string): Promise<StartOutcome> {
 		const model = this.#managed(name);
 		this.#refuseIfHeld(model);
 		this.#choose(name, {pin: this.#pin(name) === 'on' ? 'on' : undefined});
-		const holding = model.state === 'loading' || model.state === 'ready';
+		if (model.state === 'loading' || model.state === 'ready') {
+			this.#groups.keep(model);
+		}
+
 		return (async () => {
 			await model.stop('restarted by the operator');
-			if (holding) {
-				this.#groups.order(model);
-			}
-
 			return this.#startAndWait(model);
 		})();
 	}

@@ -47,7 +47,8 @@ export class GroupScheduler {
 	/** Resolves true when the model may start, false when it may not (cancelled, or kept out by a pinned member). */
 	async admit(model: FleetModel): Promise<boolean> {
 		const {group} = model.config;
-		if (group === undefined) {
+		// Kept for its restart (see keep): the turn is its already.
+		if (group === undefined || this.#admitted.has(model)) {
 			return true;
 		}
 
@@ -88,6 +89,7 @@ export class GroupScheduler {
 	/** Withdraws the model's request for a turn, if it has one (the operator stopped it, or it was removed). */
 	cancel(model: FleetModel): void {
 		this.#ordered.delete(model);
+		this.#admitted.delete(model);
 		for (const [group, queue] of this.#queues) {
 			const index = queue.findIndex(admission => admission.model === model);
 			if (index !== -1) {
@@ -114,8 +116,24 @@ export class GroupScheduler {
 		return [...this.#queues.values()].some(queue => queue.some(admission => admission.model === model));
 	}
 
-	/** A model changed state (or group): a turn may be free. Looked at once the current event has reached everyone. */
-	changed(): void {
+	/** Keeps the model's group for it while it restarts: nobody else gets the turn between its stop and its start. */
+	keep(model: FleetModel): void {
+		this.#admitted.add(model);
+	}
+
+	/**
+	 * A model changed state (or a group changed): a turn may be free. Looked at once the current
+	 * event has reached everyone. A model that began loading holds its group by its state from now on.
+	 */
+	changed(model?: string, state?: string): void {
+		if (state === 'loading') {
+			for (const admitted of this.#admitted) {
+				if (admitted.name === model) {
+					this.#admitted.delete(admitted);
+				}
+			}
+		}
+
 		if (this.#pumpQueued) {
 			return;
 		}
@@ -123,13 +141,6 @@ export class GroupScheduler {
 		this.#pumpQueued = true;
 		queueMicrotask(() => {
 			this.#pumpQueued = false;
-			for (const model of this.#admitted) {
-				// Its state says it holds the group from now on (or it never started).
-				if (model.state !== 'stopped' && model.state !== 'failed') {
-					this.#admitted.delete(model);
-				}
-			}
-
 			for (const group of this.#queues.keys()) {
 				this.#pump(group);
 			}

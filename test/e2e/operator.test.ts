@@ -166,6 +166,17 @@ describe('the operator\'s verbs', () => {
 		assert.equal(cleared.body.idle_timeout_override, null);
 	});
 
+	it('a stop with a pin answers the requests waiting for the model at once', async () => {
+		const file = configFile(model('slow-start', '--token-rate', '0', '--startup-delay', '2'));
+		const switchboard = await start(['--config', file]);
+		const openai = new OpenAI({baseURL: `${switchboard.url}/v1`, apiKey: 'none', maxRetries: 0});
+		const held = assert.rejects(chat(openai, 'slow-start'), {status: 503, code: 'model_unavailable', message: /slow-start was stopped by the operator/});
+		await until(async () => (await entry(switchboard, 'slow-start')).state === 'loading', 5000, 'loading');
+		const stopped = await admin(switchboard, 'POST', '/models/slow-start/stop', {pin: true});
+		assert.deepEqual([stopped.status, stopped.body.state], [200, 'stopped']);
+		await held;
+	});
+
 	it('keeps the operator\'s choices across a restart: pinned on starts with switchboard, pinned off answers 503, idle timeouts stay', async () => {
 		const stateDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-state-'));
 		const file = configFile(`${model('p', '--token-rate', '0')}${model('q', '--token-rate', '0')}${model('r', '--token-rate', '0')}`);

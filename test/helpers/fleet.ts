@@ -1,6 +1,6 @@
 import {defaultCapacity, defaultHealth, defaultHost, defaultLogLevel, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultRouting, defaultSwitchCommand} from '../../source/config/defaults.js';
 import type {Config, ModelConfig} from '../../source/config/types.js';
-import type {ExitInfo, InstanceListener, LaunchSpec} from '../../source/launchers/types.js';
+import type {ExitInfo, InstanceListener, Launch, LaunchSpec} from '../../source/launchers/types.js';
 
 /** A backend that runs nothing: the test says when it is ready or exits. */
 export class FakeInstance {
@@ -23,6 +23,15 @@ export class FakeInstance {
 	exit(info: Partial<ExitInfo> = {}): void {
 		this.listener.onExit({code: 1, signal: null, description: 'exited with code 1', ...info});
 	}
+}
+
+/** A launcher of FakeInstances, each added to `instances` as it starts. */
+export function fakeLauncher(instances: FakeInstance[]): Launch {
+	return (spec, listener) => {
+		const instance = new FakeInstance(spec, listener);
+		instances.push(instance);
+		return instance;
+	};
 }
 
 /** A model switchboard runs as `vllm serve <name>`, with the settings a config file that names only its command would give it. */

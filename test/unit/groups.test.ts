@@ -4,7 +4,7 @@ import type {ModelConfig} from '../../source/config/types.js';
 import {Fleet, OperatorError} from '../../source/fleet/fleet.js';
 import {memoryStore, type PreferenceStore} from '../../source/fleet/preferences.js';
 import {FakeClock, settle} from '../helpers/fake-clock.js';
-import {FakeInstance, fleetConfig, localModel, staticModel} from '../helpers/fleet.js';
+import {fakeLauncher, FakeInstance, fleetConfig, localModel, staticModel} from '../helpers/fleet.js';
 
 const second = 1000;
 const minute = 60 * second;
@@ -23,11 +23,7 @@ describe('exclusive groups', () => {
 	function build(...models: ModelConfig[]): void {
 		fleet = new Fleet(fleetConfig(...models), {
 			clock,
-			launch(spec, listener) {
-				const instance = new FakeInstance(spec, listener);
-				instances.push(instance);
-				return instance;
-			},
+			launch: fakeLauncher(instances),
 			quiesce: async () => true,
 			drain: async model => new Promise(resolve => {
 				if (holdDrains) {
@@ -69,6 +65,15 @@ describe('exclusive groups', () => {
 		becomeReady(name);
 		await settle();
 		assert.equal(state(name), 'ready');
+	}
+
+	/** `a` is ready with requests at its backend (its drain held open) when `b` asks for the group and a's residency ends. */
+	async function swapOutWithRequestsInFlight(): Promise<void> {
+		await ready('a');
+		holdDrains = true;
+		fleet.demand('b');
+		await clock.advance(30 * second);
+		assert.equal(state('a'), 'draining', 'out of rotation');
 	}
 
 	beforeEach(() => {
@@ -159,11 +164,7 @@ describe('exclusive groups', () => {
 	});
 
 	it('swaps only once the running model\'s requests at its backend have finished', async () => {
-		await ready('a');
-		holdDrains = true;
-		fleet.demand('b');
-		await clock.advance(30 * second);
-		assert.equal(state('a'), 'draining', 'out of rotation');
+		await swapOutWithRequestsInFlight();
 		assert.equal(launched('a')[0]!.stopped, false, 'its backend still serves what it has');
 		assert.equal(launched('b').length, 0);
 		drains.get('a')!();
@@ -173,21 +174,14 @@ describe('exclusive groups', () => {
 	});
 
 	it('gives up waiting for a drain after the drain timeout', async () => {
-		await ready('a');
-		holdDrains = true;
-		fleet.demand('b');
-		await clock.advance(30 * second);
-		assert.equal(state('a'), 'draining');
+		await swapOutWithRequestsInFlight();
 		await clock.advance(5 * minute);
 		assert.equal(launched('a')[0]!.stopped, true);
 		assert.equal(state('b'), 'loading');
 	});
 
 	it('a request for the model being swapped out brings it back after the one that displaced it', async () => {
-		await ready('a');
-		holdDrains = true;
-		fleet.demand('b');
-		await clock.advance(30 * second);
+		await swapOutWithRequestsInFlight();
 		fleet.demand('a');
 		holdDrains = false;
 		drains.get('a')!();
@@ -210,6 +204,22 @@ describe('exclusive groups', () => {
 		assert.equal(state('c'), 'stopped');
 		becomeReady('b');
 		assert.equal(await switched, 'ready');
+		assert.equal(mostHolding, 1);
+	});
+
+	it('a restart keeps the group for the model restarted, ahead of those waiting', async () => {
+		await ready('a');
+		fleet.demand('b');
+		await settle();
+		const restarted = fleet.restart('a');
+		await settle();
+		assert.equal(launched('a').length, 2);
+		assert.equal(state('a'), 'loading');
+		assert.equal(state('b'), 'stopped');
+		becomeReady('a');
+		assert.equal(await restarted, 'ready');
+		await clock.advance(30 * second);
+		assert.equal(state('b'), 'loading', 'b\'s turn comes after a\'s new residency');
 		assert.equal(mostHolding, 1);
 	});
 
@@ -312,11 +322,7 @@ describe('ad-hoc models', () => {
 		const config = {...base, server: {...base.server, switchCommand: [process.execPath, 'serve']}, defaults: {...base.defaults, group: 'gpu0'}};
 		const build = () => new Fleet(config, {
 			clock,
-			launch(spec, listener) {
-				const instance = new FakeInstance(spec, listener);
-				instances.push(instance);
-				return instance;
-			},
+			launch: fakeLauncher(instances),
 			quiesce: async () => true,
 			preferences: store,
 			findPort: async () => 8101 + instances.length,
