@@ -1,5 +1,5 @@
 import {durationExpected, mustBe, readDuration} from '../config/values.js';
-import {proxyErrors} from '../dataplane/errors.js';
+import {proxyErrors, type ProxyErrorKind} from '../dataplane/errors.js';
 import type {AdminReply, AdminRequest} from '../dataplane/protocol.js';
 import {readModelSpec} from '../fleet/ad-hoc.js';
 import {OperatorError, type Fleet, type StartOutcome} from '../fleet/fleet.js';
@@ -121,13 +121,19 @@ export async function switchModel(request: AdminRequest, {fleet}: AdminContext):
 	}));
 }
 
+const operatorErrors: Record<OperatorError['kind'], ProxyErrorKind> = {
+	'not found': proxyErrors.notFound,
+	conflict: proxyErrors.conflict,
+	invalid: proxyErrors.invalidParameter,
+};
+
 /** Runs a verb; a command the fleet refuses becomes its error reply. */
 async function run(verb: () => Promise<AdminReply> | AdminReply): Promise<AdminReply> {
 	try {
 		return await verb();
 	} catch (cause) {
 		if (cause instanceof OperatorError) {
-			return error(cause.kind === 'not found' ? proxyErrors.notFound : proxyErrors.conflict, cause.message);
+			return error(operatorErrors[cause.kind], cause.message);
 		}
 
 		throw cause;

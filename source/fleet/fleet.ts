@@ -11,7 +11,7 @@ import {adHocConfig, adHocName} from './ad-hoc.js';
 import {FleetEvents} from './events.js';
 import {GroupScheduler} from './groups.js';
 import {ManagedModel, type FleetModel, type ModelContext, type ModelSnapshot, type ModelState} from './model.js';
-import {memoryStore, preferred, withModel, type AdHocModel, type ModelPreferences, type Pin, type PreferenceStore, type Preferences} from './preferences.js';
+import {memoryStore, OperatorChoices, type AdHocModel, type ModelPreferences, type Pin, type PreferenceStore} from './preferences.js';
 import {StaticModel} from './static-model.js';
 
 export interface FleetOptions {
@@ -75,9 +75,9 @@ export interface FleetSnapshot extends ModelSnapshot {
 	unavailable: string | undefined;
 }
 
-/** An operator command that cannot be carried out, and why: no such model, or not in this state. */
+/** An operator command that cannot be carried out, and why: no such model, not in this state, or not a command that makes sense. */
 export class OperatorError extends Error {
-	constructor(readonly kind: 'not found' | 'conflict', message: string) {
+	constructor(readonly kind: 'not found' | 'conflict' | 'invalid', message: string) {
 		super(message);
 	}
 }
@@ -103,9 +103,8 @@ export class Fleet {
 	readonly #takenPorts = new Set<number>();
 	readonly #context: ModelContext;
 	readonly #groups: GroupScheduler;
-	readonly #store: PreferenceStore;
-	#preferences: Preferences;
-	/** Each model's settings before the operator's choices are applied (see preferred). */
+	readonly #choices: OperatorChoices;
+	/** Each model's settings before the operator's choices are applied (see OperatorChoices.applied). */
 	readonly #base = new Map<string, ModelConfig>();
 	/** The last config applied: its [defaults] and switch command make ad-hoc models. */
 	#config: Config;
@@ -117,15 +116,14 @@ export class Fleet {
 		const clock = options.clock ?? systemClock;
 		const drain = options.drain ?? (async () => undefined);
 		this.#config = config;
-		this.#store = options.preferences ?? memoryStore();
-		this.#preferences = this.#store.load();
+		this.#choices = new OperatorChoices(options.preferences ?? memoryStore());
 		this.#closing = new Promise(resolve => {
 			this.#close = resolve;
 		});
 		this.#groups = new GroupScheduler({
 			clock,
 			models: () => [...this.#models.values(), ...[...this.#draining.values()].map(removed => removed.model)],
-			pinnedOn: model => this.#pin(model.name) === 'on',
+			pinnedOn: model => this.#choices.pin(model.name) === 'on',
 			evict(model, reason) {
 				void model.stop(reason);
 			},
@@ -137,7 +135,7 @@ export class Fleet {
 			events: this.events,
 			logDir: config.server.logDir,
 			quiesce: options.quiesce,
-			admit: async model => this.#pin(model.name) !== 'off' && this.#groups.admit(model),
+			admit: async model => this.#choices.pin(model.name) !== 'off' && this.#groups.admit(model),
 			drained: async model => this.#drained(model, drain),
 			allocatePort: async (model: ModelConfig) => {
 				const taken = new Set([...this.#takenPorts, config.server.port]);
@@ -176,7 +174,7 @@ export class Fleet {
 
 	demand(name: string): void {
 		// Refused by the data plane already (see unavailable); this only guards against a late report.
-		if (this.#pin(name) !== 'off') {
+		if (this.#choices.pin(name) !== 'off') {
 			this.#models.get(name)?.demand();
 		}
 	}
@@ -196,13 +194,13 @@ export class Fleet {
 	}
 
 	describe(model: FleetModel): FleetSnapshot {
-		const preferences = this.#preferences.models.get(model.name);
+		const preferences = this.#choices.of(model.name);
 		return {
 			...model.snapshot(),
 			group: model.config.group,
 			pin: preferences?.pin,
 			idleTimeoutOverrideMs: preferences?.idleTimeoutMs,
-			spec: this.#preferences.adHoc.find(adHoc => adHoc.name === model.name)?.spec,
+			spec: this.#choices.adHocModel(model.name)?.spec,
 			waitingForGroup: this.#groups.waiting(model),
 			unavailable: this.unavailable(model),
 		};
@@ -214,7 +212,7 @@ export class Fleet {
 	 */
 	unavailable(model: FleetModel): string | undefined {
 		const {name} = model;
-		if (this.#pin(name) === 'off') {
+		if (this.#choices.pin(name) === 'off') {
 			return `${name} was stopped by the operator; POST /models/${name}/start to start it.`;
 		}
 
@@ -265,12 +263,12 @@ export class Fleet {
 			}
 
 			// Compared as it runs: an idle timeout the operator set wins over the file's.
-			const settings = changedSettings(current.config, this.#preferred(modelConfig));
+			const settings = changedSettings(current.config, this.#choices.applied(modelConfig));
 			if (settings.length === 0) {
 				continue;
 			}
 
-			const waiting = current.reconfigure(this.#preferred(modelConfig));
+			const waiting = current.reconfigure(this.#choices.applied(modelConfig));
 			updated.push(name);
 			if (!drain) {
 				summary.changed.push({name, settings, atNextStart: settings.filter(setting => waiting.includes(setting))});
@@ -303,7 +301,7 @@ export class Fleet {
 	start(name: string, {pin}: {pin?: boolean | undefined} = {}): Promise<StartOutcome> {
 		const model = this.#managed(name);
 		this.#refuseIfHeld(model);
-		const current = this.#pin(name);
+		const current = this.#choices.pin(name);
 		// `pin: true` keeps it running; without `pin`, a pin on stays and a pin off (a stop) ends with this start.
 		this.#choose(name, {pin: pin === true || (pin === undefined && current === 'on') ? 'on' : undefined});
 		return this.#startAndWait(model);
@@ -324,7 +322,7 @@ export class Fleet {
 	restart(name: string): Promise<StartOutcome> {
 		const model = this.#managed(name);
 		this.#refuseIfHeld(model);
-		this.#choose(name, {pin: this.#pin(name) === 'on' ? 'on' : undefined});
+		this.#choose(name, {pin: this.#choices.pin(name) === 'on' ? 'on' : undefined});
 		if (model.state === 'loading' || model.state === 'ready') {
 			this.#groups.keep(model);
 		}
@@ -358,18 +356,17 @@ export class Fleet {
 		const {switchCommand} = this.#config.server;
 		const reading = adHocName(switchCommand, spec);
 		if ('expected' in reading) {
-			throw new OperatorError('conflict', `The spec names no model switchboard can serve: it needs ${reading.expected}.`);
+			throw new OperatorError('invalid', `The spec's model must be ${reading.expected}.`);
 		}
 
 		const name = reading.value;
-		const existing = this.#models.get(name);
-		const known = this.#preferences.adHoc.find(adHoc => adHoc.name === name);
-		if (existing && !known) {
+		const configured = this.#config.models.find(model => model.name === name || model.aliases.includes(name));
+		if (configured) {
 			if (spec.length === 1 && group === undefined) {
-				return {name, outcome: this.switchTo(name)};
+				return {name: configured.name, outcome: this.switchTo(configured.name)};
 			}
 
-			throw new OperatorError('conflict', `${name} is a configured model: {"model": "${name}"} runs it as configured; a spec with other settings needs a name of its own (--served-model-name).`);
+			throw new OperatorError('conflict', `${name} is a configured model: {"model": "${configured.name}"} runs it as configured; a spec with other settings needs a name of its own (--served-model-name).`);
 		}
 
 		if (!resolveExecutable(switchCommand[0]!)) {
@@ -377,11 +374,12 @@ export class Fleet {
 		}
 
 		const wanted: AdHocModel = {name, spec, group};
-		if (!isDeepStrictEqual(known, wanted)) {
-			this.#setPreferences({...this.#preferences, adHoc: [...this.#preferences.adHoc.filter(adHoc => adHoc.name !== name), wanted]});
+		if (!isDeepStrictEqual(this.#choices.adHocModel(name), wanted)) {
+			this.#choices.keepAdHoc(wanted);
 		}
 
 		const config = adHocConfig(this.#config.defaults, switchCommand, wanted);
+		const existing = this.#models.get(name);
 		if (!existing) {
 			const model = this.#create(config);
 			this.#models.set(name, model);
@@ -391,7 +389,7 @@ export class Fleet {
 
 		this.#base.set(name, config);
 		// A backend running another spec of this model is replaced.
-		const replaced = existing.reconfigure(this.#preferred(config)).length > 0;
+		const replaced = existing.reconfigure(this.#choices.applied(config)).length > 0;
 		this.events.emit({type: 'model.updated', model: name, at: this.#context.clock.now()});
 		return {
 			name,
@@ -412,13 +410,11 @@ export class Fleet {
 			throw new OperatorError('not found', `The model \`${name}\` does not exist.`);
 		}
 
-		if (!this.#preferences.adHoc.some(adHoc => adHoc.name === name)) {
+		if (!this.#choices.adHocModel(name)) {
 			throw new OperatorError('conflict', `${name} is configured, not started by POST /switch with a spec: remove it from the configuration instead.`);
 		}
 
-		const models = new Map(this.#preferences.models);
-		models.delete(name);
-		this.#setPreferences({models, adHoc: this.#preferences.adHoc.filter(adHoc => adHoc.name !== name)});
+		this.#choices.dropAdHoc(adHoc => adHoc.name === name, {choicesToo: true});
 		this.#groups.cancel(model);
 		this.#models.delete(name);
 		this.#base.delete(name);
@@ -428,9 +424,9 @@ export class Fleet {
 
 	/** Starts the models the operator pinned on; once, when switchboard starts. */
 	startPinned(): void {
-		for (const [name, preferences] of this.#preferences.models) {
+		for (const name of this.#choices.pinnedOn()) {
 			const model = this.#models.get(name);
-			if (preferences.pin === 'on' && model instanceof ManagedModel) {
+			if (model instanceof ManagedModel) {
 				void this.#startAndWait(model);
 			}
 		}
@@ -451,53 +447,32 @@ export class Fleet {
 
 	#create(config: ModelConfig): FleetModel {
 		this.#base.set(config.name, config);
-		const running = this.#preferred(config);
+		const running = this.#choices.applied(config);
 		return config.launcher === 'static' ? new StaticModel(running, this.#context) : new ManagedModel(running, this.#context);
 	}
 
 	/** The configured models, then the ad-hoc ones. */
 	#wanted(config: Config): ModelConfig[] {
-		return [...config.models, ...this.#preferences.adHoc.map(adHoc => adHocConfig(config.defaults, config.server.switchCommand, adHoc))];
+		return [...config.models, ...this.#choices.adHoc.map(adHoc => adHocConfig(config.defaults, config.server.switchCommand, adHoc))];
 	}
 
 	/** Ad-hoc models whose name the config now gives a model of its own: the config's wins. Returns what it says about them. */
 	#forgetShadowedAdHoc(config: Config): string[] {
 		const configured = new Set(config.models.flatMap(model => [model.name, ...model.aliases]));
-		const shadowed = this.#preferences.adHoc.filter(adHoc => configured.has(adHoc.name));
-		if (shadowed.length > 0) {
-			this.#setPreferences({...this.#preferences, adHoc: this.#preferences.adHoc.filter(adHoc => !configured.has(adHoc.name))});
-		}
-
+		const shadowed = this.#choices.dropAdHoc(adHoc => configured.has(adHoc.name), {choicesToo: false});
 		return shadowed.map(adHoc => `the configuration now has a model named ${JSON.stringify(adHoc.name)}, which replaces the one POST /switch started with the spec \`${adHoc.spec.join(' ')}\`.`);
-	}
-
-	#preferred(config: ModelConfig): ModelConfig {
-		return preferred(config, this.#preferences.models.get(config.name));
-	}
-
-	#pin(name: string): Pin | undefined {
-		return this.#preferences.models.get(name)?.pin;
-	}
-
-	/** Saves the operator's choices, then makes them the fleet's (a save that fails changes nothing). */
-	#setPreferences(preferences: Preferences): void {
-		this.#store.save(preferences);
-		this.#preferences = preferences;
 	}
 
 	/** Changes what the operator chose for a model and applies it at once: its idle timeout, its routes. */
 	#choose(name: string, change: ModelPreferences): void {
-		const before = this.#preferences.models.get(name);
-		const preferences = withModel(this.#preferences, name, change);
-		if (isDeepStrictEqual(before, preferences.models.get(name))) {
+		if (!this.#choices.choose(name, change)) {
 			return;
 		}
 
-		this.#setPreferences(preferences);
 		const model = this.#models.get(name);
 		const base = this.#base.get(name);
 		if (model && base) {
-			model.reconfigure(this.#preferred(base));
+			model.reconfigure(this.#choices.applied(base));
 		}
 
 		// The routes follow: a pin off refuses requests, a pin on may keep a group.
@@ -523,7 +498,7 @@ export class Fleet {
 	#pinnedHolder(model: FleetModel): FleetModel | undefined {
 		const {group} = model.config;
 		return group === undefined ? undefined : this.models.find(other => other !== model && other.config.group === group
-			&& this.#pin(other.name) === 'on' && (other.state === 'loading' || other.state === 'ready'));
+			&& this.#choices.pin(other.name) === 'on' && (other.state === 'loading' || other.state === 'ready'));
 	}
 
 	/** A plain start cannot displace a pinned member of the group: it would wait in vain. */
@@ -537,12 +512,12 @@ export class Fleet {
 	#switch(model: ManagedModel): Promise<StartOutcome> {
 		const {group} = model.config;
 		for (const other of this.models) {
-			if (other !== model && group !== undefined && other.config.group === group && this.#pin(other.name) === 'on') {
+			if (other !== model && group !== undefined && other.config.group === group && this.#choices.pin(other.name) === 'on') {
 				this.#choose(other.name, {pin: undefined});
 			}
 		}
 
-		this.#choose(model.name, {pin: this.#pin(model.name) === 'on' ? 'on' : undefined});
+		this.#choose(model.name, {pin: this.#choices.pin(model.name) === 'on' ? 'on' : undefined});
 		if (model.state !== 'loading' && model.state !== 'ready') {
 			this.#groups.order(model);
 		}

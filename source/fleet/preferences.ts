@@ -49,24 +49,89 @@ export function memoryStore(initial: Preferences = noPreferences): PreferenceSto
 	};
 }
 
-/** The settings a model runs with: its config, with the operator's idle timeout; a model pinned on never goes idle. */
-export function preferred(config: ModelConfig, preferences: ModelPreferences | undefined): ModelConfig {
-	if (preferences?.pin === 'on') {
-		return {...config, idleTimeoutMs: 0};
+/**
+ * The operator's choices as the fleet reads and changes them. Each change is saved before it is
+ * made: a save that fails (a full disk) changes nothing.
+ */
+export class OperatorChoices {
+	#preferences: Preferences;
+
+	constructor(private readonly store: PreferenceStore) {
+		this.#preferences = store.load();
 	}
 
-	return preferences?.idleTimeoutMs === undefined ? config : {...config, idleTimeoutMs: preferences.idleTimeoutMs};
-}
-
-/** `preferences` with one model's choices changed (an empty result drops the model's entry). */
-export function withModel(preferences: Preferences, name: string, change: ModelPreferences): Preferences {
-	const models = new Map(preferences.models);
-	const merged = {...models.get(name), ...change};
-	if (merged.idleTimeoutMs === undefined && merged.pin === undefined) {
-		models.delete(name);
-	} else {
-		models.set(name, merged);
+	of(name: string): ModelPreferences | undefined {
+		return this.#preferences.models.get(name);
 	}
 
-	return {...preferences, models};
+	pin(name: string): Pin | undefined {
+		return this.of(name)?.pin;
+	}
+
+	/** The models pinned on, by name. */
+	pinnedOn(): string[] {
+		return [...this.#preferences.models].filter(([, preferences]) => preferences.pin === 'on').map(([name]) => name);
+	}
+
+	get adHoc(): readonly AdHocModel[] {
+		return this.#preferences.adHoc;
+	}
+
+	adHocModel(name: string): AdHocModel | undefined {
+		return this.#preferences.adHoc.find(model => model.name === name);
+	}
+
+	/** The settings a model runs with: its config, with the operator's idle timeout; a model pinned on never goes idle. */
+	applied(config: ModelConfig): ModelConfig {
+		const preferences = this.of(config.name);
+		if (preferences?.pin === 'on') {
+			return {...config, idleTimeoutMs: 0};
+		}
+
+		return preferences?.idleTimeoutMs === undefined ? config : {...config, idleTimeoutMs: preferences.idleTimeoutMs};
+	}
+
+	/** Changes one model's choices (undefined clears one); false when that changes nothing. */
+	choose(name: string, change: ModelPreferences): boolean {
+		const models = new Map(this.#preferences.models);
+		const before = models.get(name);
+		const after = {...before, ...change};
+		if (after.idleTimeoutMs === before?.idleTimeoutMs && after.pin === before?.pin) {
+			return false;
+		}
+
+		if (after.idleTimeoutMs === undefined && after.pin === undefined) {
+			models.delete(name);
+		} else {
+			models.set(name, after);
+		}
+
+		this.#save({...this.#preferences, models});
+		return true;
+	}
+
+	/** Adds an ad-hoc model, or replaces the one of its name. */
+	keepAdHoc(model: AdHocModel): void {
+		this.#save({...this.#preferences, adHoc: [...this.#preferences.adHoc.filter(known => known.name !== model.name), model]});
+	}
+
+	/** Forgets the ad-hoc models `forget` picks; with `choicesToo`, what was chosen for them as well. */
+	dropAdHoc(forget: (model: AdHocModel) => boolean, {choicesToo}: {choicesToo: boolean}): AdHocModel[] {
+		const dropped = this.#preferences.adHoc.filter(model => forget(model));
+		if (dropped.length > 0) {
+			const models = new Map(this.#preferences.models);
+			for (const model of choicesToo ? dropped : []) {
+				models.delete(model.name);
+			}
+
+			this.#save({models, adHoc: this.#preferences.adHoc.filter(model => !dropped.includes(model))});
+		}
+
+		return dropped;
+	}
+
+	#save(preferences: Preferences): void {
+		this.store.save(preferences);
+		this.#preferences = preferences;
+	}
 }

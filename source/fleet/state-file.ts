@@ -2,7 +2,7 @@ import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {z} from 'zod';
 import {ConfigError} from '../config/errors.js';
-import type {PreferenceStore, Preferences} from './preferences.js';
+import {noPreferences, type PreferenceStore, type Preferences} from './preferences.js';
 
 const modelEntry = z.strictObject({
 	idle_timeout_ms: z.int().min(0).optional(),
@@ -43,7 +43,7 @@ export function stateFile(directory: string): PreferenceStore & {path: string} {
 				text = readFileSync(file, 'utf8');
 			} catch (error) {
 				if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-					return {models: new Map(), adHoc: []};
+					return noPreferences;
 				}
 
 				throw new ConfigError(`The state file ${file} cannot be read: ${(error as Error).message}. ${forgetting}`);
