@@ -6,7 +6,7 @@ import {DataPlaneBridge} from './dataplane/bridge.js';
 import type {ModelRoute} from './dataplane/protocol.js';
 import {Fleet, type ReloadSummary} from './fleet/fleet.js';
 import type {FleetModel} from './fleet/model.js';
-import {memoryStore, type PreferenceStore} from './fleet/preferences.js';
+import type {PreferenceStore} from './fleet/preferences.js';
 import type {Launch} from './launchers/types.js';
 import {backendOutput, type Logger} from './log/logger.js';
 import {PrometheusExporter} from './metrics/exporter.js';
@@ -40,7 +40,7 @@ const statsIntervalMs = 250;
  * and the data plane's demand and activity become fleet commands. `preferences` keeps the
  * operator's choices (the state file; by default, this run only); models pinned on start now.
  */
-export async function startSwitchboard(config: Config, logger: Logger, launch: Launch, preferences: PreferenceStore = memoryStore()): Promise<Switchboard> {
+export async function startSwitchboard(config: Config, logger: Logger, launch: Launch, preferences?: PreferenceStore): Promise<Switchboard> {
 	let bridge: DataPlaneBridge | undefined;
 	const clock = systemClock;
 	const fleet = new Fleet(config, {

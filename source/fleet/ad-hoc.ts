@@ -25,7 +25,7 @@ export function readModelSpec(text: string): Reading<string[]> {
 }
 
 /** The command an ad-hoc model runs: the switch command, then the spec. */
-export function adHocCommand(switchCommand: readonly string[], spec: readonly string[]): string[] {
+function adHocCommand(switchCommand: readonly string[], spec: readonly string[]): string[] {
 	return [...switchCommand, ...spec];
 }
 
