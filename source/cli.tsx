@@ -35,6 +35,10 @@ const help = `
     --log-level L         DEBUG, INFO, WARNING or ERROR (default INFO)
     --log-format F        json or text (default: json with --no-ui, text otherwise)
     --log-dir D           where backend logs go (default ~/.local/state/switchboard/logs)
+    --state-dir D         where the operator's choices (pins, idle timeouts set through the admin API,
+                          models started by POST /switch) are kept across restarts
+                          (default ~/.local/state/switchboard)
+    --switch-command C    what POST /switch {"model_spec": …} runs the spec with (default "vllm serve")
     --no-ui               headless: JSON log lines on stdout, for scripts and services
     --use-slurm, --srun-cmd, --loopback-user, --loopback-host
                           llm-proxy-ondemand's SLURM flags (not available yet: rejected with a message)
@@ -62,6 +66,8 @@ const runFlags = {
 	logLevel: {type: 'string', default: runFlagDefaults.logLevel},
 	logFormat: {type: 'string'},
 	logDir: {type: 'string'},
+	stateDir: {type: 'string'},
+	switchCommand: {type: 'string'},
 	config: {type: 'string'},
 	backends: {type: 'string'},
 	ui: {type: 'boolean', default: true},

@@ -3,6 +3,7 @@ import {ConfigError} from './config/errors.js';
 import type {ConfigOrigin} from './config/from-cli.js';
 import type {Config} from './config/types.js';
 import {LogRing} from './fleet/log-ring.js';
+import {stateFile} from './fleet/state-file.js';
 import {localLauncher} from './launchers/local.js';
 import {Reaper} from './launchers/reaper.js';
 import {createLogger, type Logger} from './log/logger.js';
@@ -20,7 +21,9 @@ export interface HeadlessRun {
  * file it came from, if any, are applied live.
  */
 export async function runHeadless(config: Config, origin?: ConfigOrigin): Promise<HeadlessRun> {
-	ensureWritableDirectory(config.server.logDir);
+	ensureWritableDirectory(config.server.logDir, 'log directory', '--log-dir');
+	ensureWritableDirectory(config.server.stateDir, 'state directory', '--state-dir');
+	const preferences = stateFile(config.server.stateDir);
 	// switchboard's own recent lines, for /logs/tail?model=switchboard.
 	const ownLog = new LogRing();
 	const logger = createLogger({level: config.server.logLevel, json: config.server.jsonLogs, recent: ownLog});
@@ -29,7 +32,7 @@ export async function runHeadless(config: Config, origin?: ConfigOrigin): Promis
 	});
 	let switchboard: Switchboard;
 	try {
-		switchboard = await startSwitchboard(config, logger, localLauncher(reaper, {keep: config.server.logKeep, maxBytes: config.server.logMaxBytes}), ownLog);
+		switchboard = await startSwitchboard(config, logger, localLauncher(reaper, {keep: config.server.logKeep, maxBytes: config.server.logMaxBytes}), ownLog, preferences);
 	} catch (error) {
 		reaper.dismiss();
 		throw error;
@@ -69,11 +72,11 @@ export async function runHeadless(config: Config, origin?: ConfigOrigin): Promis
 	return {switchboard, logger};
 }
 
-function ensureWritableDirectory(directory: string): void {
+function ensureWritableDirectory(directory: string, what: string, flag: string): void {
 	try {
 		mkdirSync(directory, {recursive: true});
 		accessSync(directory, constants.W_OK);
 	} catch (error) {
-		throw new ConfigError(`The log directory ${directory} cannot be written: ${(error as Error).message}. Choose another with --log-dir.`);
+		throw new ConfigError(`The ${what} ${directory} cannot be written: ${(error as Error).message}. Choose another with ${flag}.`);
 	}
 }

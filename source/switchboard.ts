@@ -8,6 +8,7 @@ import type {ModelRoute} from './dataplane/protocol.js';
 import {Fleet, type ReloadSummary} from './fleet/fleet.js';
 import type {LogRing} from './fleet/log-ring.js';
 import type {FleetModel} from './fleet/model.js';
+import type {PreferenceStore} from './fleet/preferences.js';
 import type {Launch} from './launchers/types.js';
 import {backendOutput, type Logger} from './log/logger.js';
 import {PrometheusExporter} from './metrics/exporter.js';
@@ -39,9 +40,10 @@ const statsIntervalMs = 250;
 /**
  * Wires config → fleet → data plane: the fleet's state becomes the data plane's routing table,
  * and the data plane's demand and activity become fleet commands. `ownLog` holds the recent lines
- * `logger` wrote (see createLogger), served as switchboard's own log.
+ * `logger` wrote (see createLogger), served as switchboard's own log. `preferences` keeps the
+ * operator's choices (the state file; by default, this run only); models pinned on start now.
  */
-export async function startSwitchboard(config: Config, logger: Logger, launch: Launch, ownLog: LogRing): Promise<Switchboard> {
+export async function startSwitchboard(config: Config, logger: Logger, launch: Launch, ownLog: LogRing, preferences?: PreferenceStore): Promise<Switchboard> {
 	let bridge: DataPlaneBridge | undefined;
 	const clock = systemClock;
 	const fleet = new Fleet(config, {
@@ -49,6 +51,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 		launch,
 		quiesce: async model => bridge?.quiesce(model) ?? false,
 		busyBackends: async urls => bridge?.busyBackends(urls) ?? [],
+		preferences,
 	});
 	// Before anything can happen, so that the feed numbers every event.
 	const events = new EventFeed(fleet.events, {clock});
@@ -69,6 +72,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 			maxWaitMs: model.config.maxWaitMs,
 			onCold: model.config.onCold,
 			routing: model.config.routing,
+			unavailable: fleet.unavailable(model),
 		};
 	};
 	const routes = (): ModelRoute[] => fleet.models.map(model => route(model));
@@ -177,6 +181,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 	watchBackends();
 	telemetry.monitor.start();
 	keys.watch();
+	fleet.startPinned();
 	const activeBridge = bridge;
 	let server = config.server;
 	return {

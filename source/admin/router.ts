@@ -3,15 +3,18 @@ import type {KeyStore} from '../access/key-store.js';
 import {ConfigError} from '../config/errors.js';
 import type {AdminAnswer} from '../dataplane/bridge.js';
 import type {AdminAccess, AdminReply, AdminRequest} from '../dataplane/protocol.js';
-import {errorBody, proxyErrors, type ProxyErrorKind} from '../dataplane/errors.js';
+import {proxyErrors} from '../dataplane/errors.js';
 import type {Fleet} from '../fleet/fleet.js';
 import type {LogRing} from '../fleet/log-ring.js';
+import type {FleetModel} from '../fleet/model.js';
 import {rotatedPath} from '../launchers/log-files.js';
-import type {FleetModel, ModelSnapshot} from '../fleet/model.js';
 import type {PrometheusExporter} from '../metrics/exporter.js';
 import type {Telemetry} from '../metrics/telemetry.js';
 import {backendsStatus, loadStats} from './backends.js';
 import {readEventQuery, type EventFeed} from './event-feed.js';
+import {modelRoute, modelRoutes, switchModel} from './models.js';
+import {error, json, text} from './reply.js';
+import {health, modelEntry, status} from './status.js';
 
 const defaultTailLines = 200;
 /** /logs/current sends at most this much; the file itself keeps everything. */
@@ -33,7 +36,7 @@ export interface AdminContext {
 	ownLog: LogRing;
 }
 
-type Handler = (request: AdminRequest, context: AdminContext) => Promise<AdminAnswer> | AdminAnswer;
+export type Handler = (request: AdminRequest, context: AdminContext) => Promise<AdminAnswer> | AdminAnswer;
 
 const routes: Record<string, Handler> = {
 	'GET /health': (_request, {fleet}) => json(200, health(fleet)),
@@ -45,7 +48,7 @@ const routes: Record<string, Handler> = {
 	},
 	'GET /events'(request, {fleet, events}) {
 		const query = readEventQuery(request);
-		return typeof query === 'string' ? error(proxyErrors.invalidParameter, query) : events.stream(query, () => fleet.snapshot().map(model => statusModel(model)));
+		return typeof query === 'string' ? error(proxyErrors.invalidParameter, query) : events.stream(query, () => fleet.snapshot().map(model => modelEntry(model)));
 	},
 	async 'GET /logs/current'(request, {fleet, ownLog}) {
 		if (request.query['model'] === ownLogName) {
@@ -91,6 +94,7 @@ const routes: Record<string, Handler> = {
 
 		return text(200, linesText(ring.tail(Math.min(lines, maxTailLines))));
 	},
+	'POST /switch': switchModel,
 	'POST /keys/reload'(_request, {keys}) {
 		const {file} = keys;
 		if (file === undefined) {
@@ -118,9 +122,9 @@ const accessRank: Record<AdminAccess, number> = {none: 0, user: 1, admin: 2};
 export async function handleAdmin(request: AdminRequest, context: AdminContext): Promise<AdminAnswer> {
 	// HEAD is GET without the body (the data plane drops it); load balancers probe with it.
 	const method = request.method === 'HEAD' ? 'GET' : request.method;
-	const handler = routes[`${method} ${request.path}`];
+	const handler = routes[`${method} ${request.path}`] ?? modelRoute(method, request.path);
 	if (!handler) {
-		return error(proxyErrors.notFound, `Unknown path ${request.method} ${request.path}. OpenAI routes live under /v1/; admin routes are ${Object.keys(routes).join(', ')}.`);
+		return error(proxyErrors.notFound, `Unknown path ${request.method} ${request.path}. OpenAI routes live under /v1/; admin routes are ${[...Object.keys(routes), ...modelRoutes].join(', ')}.`);
 	}
 
 	const needed: AdminAccess = publicPaths.has(request.path) ? 'none' : method === 'GET' ? 'user' : 'admin';
@@ -135,72 +139,6 @@ export async function handleAdmin(request: AdminRequest, context: AdminContext):
 	} catch (cause) {
 		return error(proxyErrors.adminFailed, `Admin request failed: ${(cause as Error).message}`);
 	}
-}
-
-function health(fleet: Fleet) {
-	const models = fleet.snapshot();
-	const first = models[0];
-	const lastRequest = Math.max(0, ...models.map(model => model.lastArrivedAt));
-	return {
-		status: 'healthy',
-		llm_running: models.some(model => model.state === 'ready'),
-		target_port: first?.port ?? null,
-		last_request: lastRequest === 0 ? null : lastRequest / 1000,
-		state: first?.state ?? null,
-		pid: first?.pid ?? null,
-		models: models.map(model => summary(model)),
-	};
-}
-
-function status(fleet: Fleet) {
-	const models = fleet.snapshot();
-	const first = models[0];
-	return {
-		running: first?.state === 'ready',
-		pid: first?.pid ?? null,
-		model_spec: first ? first.command.join(' ') : null,
-		vllm_base: first?.url ?? null,
-		log_path: first?.logPath ?? null,
-		state: first?.state ?? null,
-		models: models.map(model => statusModel(model)),
-	};
-}
-
-/** A model as GET /status and the snapshots of GET /events show it. */
-function statusModel(model: ModelSnapshot) {
-	return {...summary(model), command: model.command, log_path: model.logPath ?? null};
-}
-
-function summary(model: ModelSnapshot) {
-	return {
-		name: model.name,
-		state: model.state,
-		reason: model.reason ?? null,
-		pid: model.pid ?? null,
-		port: model.port ?? null,
-		url: model.url ?? null,
-		inflight: model.inflight,
-		requests: model.requests,
-		errors: model.errors,
-		last_request: model.lastArrivedAt === 0 ? null : model.lastArrivedAt / 1000,
-		idle_timeout: model.idleTimeoutMs / 1000,
-		idle_stop_at: model.idleStopAt === undefined ? null : model.idleStopAt / 1000,
-		started_at: model.startedAt === undefined ? null : model.startedAt / 1000,
-		ready_at: model.readyAt === undefined ? null : model.readyAt / 1000,
-		crashes: model.crashes,
-		restarts: model.restarts,
-		replicas: model.replicas.map(replica => ({
-			index: replica.index,
-			state: replica.state,
-			pid: replica.pid ?? null,
-			port: replica.port ?? null,
-			url: replica.url ?? null,
-			gpus: replica.gpus,
-			log_path: replica.logPath ?? null,
-			started_at: replica.startedAt === undefined ? null : replica.startedAt / 1000,
-			ready_at: replica.readyAt === undefined ? null : replica.readyAt / 1000,
-		})),
-	};
 }
 
 function pickModel(request: AdminRequest, fleet: Fleet): FleetModel | undefined {
@@ -226,18 +164,6 @@ function unknownModel(request: AdminRequest): AdminReply {
 
 function linesText(lines: string[]): string {
 	return lines.length === 0 ? '' : lines.join('\n') + '\n';
-}
-
-function json(status: number, value: unknown): AdminReply {
-	return {status, contentType: 'application/json', body: JSON.stringify(value)};
-}
-
-function text(status: number, body: string): AdminReply {
-	return {status, contentType: 'text/plain; charset=utf-8', body};
-}
-
-function error(kind: ProxyErrorKind, message: string): AdminReply {
-	return {status: kind.status, contentType: 'application/json', body: errorBody(kind, message)};
 }
 
 /** A file's text, or its last `limit` bytes after a line that says where the rest is. */

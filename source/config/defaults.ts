@@ -25,12 +25,17 @@ export const defaultLogLevel: LogLevel = 'info';
 export const defaultCapacity = 32;
 
 /** Per-model settings; a model's max_wait defaults to its startup timeout. */
-export const defaultModelSettings: Readonly<Pick<ModelConfig, 'host' | 'portBase' | 'pingPath' | 'idleTimeoutMs' | 'startupTimeoutMs' | 'stopGraceMs' | 'maxQueue' | 'onCold' | 'maxCrashes' | 'crashWindowMs' | 'drainTimeoutMs'>> = {
+export const defaultModelSettings: Readonly<Pick<ModelConfig, 'host' | 'portBase' | 'pingPath' | 'idleTimeoutMs' | 'startupTimeoutMs' | 'stopGraceMs' | 'maxQueue' | 'onCold' | 'minResidencyMs' | 'maxCrashes' | 'crashWindowMs' | 'drainTimeoutMs'>> = {
 	host: defaultHost,
 	/** The first port tried for a backend that names none. */
 	portBase: 8101,
 	pingPath: '/health',
 	idleTimeoutMs: 30 * 60_000,
+	/**
+	 * Long enough for a model that just loaded to serve the burst that woke it (and its user's next
+	 * few turns) before another member of its group may take the GPU; short next to a vLLM load.
+	 */
+	minResidencyMs: 30_000,
 	startupTimeoutMs: 15 * 60_000,
 	stopGraceMs: 10_000,
 	maxQueue: 100,
@@ -64,3 +69,12 @@ export const defaultHealth: Readonly<HealthConfig> = {
 	timeoutMs: 2000,
 	unhealthyAfter: 3,
 };
+
+/** What `POST /switch {model_spec}` runs the spec with: aic-vllm-proxy's command. */
+export const defaultSwitchCommand: readonly string[] = ['vllm', 'serve'];
+
+/**
+ * The group of the one model of `switchboard -- <command>`: ad-hoc models of `POST /switch` join it,
+ * so a switch replaces the running model, as aic-vllm-proxy's does.
+ */
+export const commandLineGroup = 'default';

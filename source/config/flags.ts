@@ -1,9 +1,9 @@
 import path from 'node:path';
 import {declaredModelName, resolveExecutable, servedModelName} from '../launchers/command.js';
-import {defaultCapacity, defaultHealth, defaultHost, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultReplicas, defaultRouting} from './defaults.js';
+import {commandLineGroup, defaultCapacity, defaultHealth, defaultHost, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultReplicas, defaultRouting, defaultSwitchCommand} from './defaults.js';
 import {ConfigError} from './errors.js';
-import type {Config, LogLevel} from './types.js';
-import {checked, defaultLogDir, readAdminKeys, readApiKeys, readDuration, readLogLevel, readSize} from './values.js';
+import type {Config, LogLevel, ModelConfig} from './types.js';
+import {checked, defaultLogDir, defaultStateDir, readAdminKeys, readApiKeys, readCommand, readDuration, readLogLevel, readSize} from './values.js';
 
 /** The command-line flags of the one-model mode, as meow parsed them. */
 export interface RunFlags {
@@ -17,6 +17,8 @@ export interface RunFlags {
 	logLevel: string;
 	logFormat: string | undefined;
 	logDir: string | undefined;
+	stateDir: string | undefined;
+	switchCommand: string | undefined;
 	ui: boolean;
 	startupTimeout: string;
 	maxQueue: string;
@@ -40,6 +42,8 @@ export const runFlagDefaults: RunFlags = {
 	logLevel: defaultLogLevel,
 	logFormat: undefined,
 	logDir: undefined,
+	stateDir: undefined,
+	switchCommand: undefined,
 	ui: true,
 	startupTimeout: `${defaultModelSettings.startupTimeoutMs / 60_000}m`,
 	maxQueue: String(defaultModelSettings.maxQueue),
@@ -84,6 +88,35 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 	const maxQueue = wholeNumber('--max-queue', flags.maxQueue, 0, 1_000_000);
 
 	const startupTimeoutMs = duration('--startup-timeout', flags.startupTimeout);
+	const model: ModelConfig = {
+		name: servedModelName(command),
+		servedName: declaredModelName(command),
+		aliases: [],
+		launcher: 'local',
+		command,
+		backends: [],
+		host: defaultModelSettings.host,
+		port: targetPort,
+		portBase: defaultModelSettings.portBase,
+		pingPath: flags.pingPath,
+		idleTimeoutMs: duration('--idle-timeout', flags.idleTimeout, {zeroMeans: 'never'}),
+		group: commandLineGroup,
+		minResidencyMs: defaultModelSettings.minResidencyMs,
+		startupTimeoutMs,
+		stopGraceMs: defaultModelSettings.stopGraceMs,
+		maxQueue,
+		maxWaitMs: flags.maxWait === undefined ? startupTimeoutMs : duration('--max-wait', flags.maxWait),
+		onCold: defaultModelSettings.onCold,
+		capacity: defaultCapacity,
+		replicas: {...defaultReplicas},
+		gpus: [],
+		gpusPerReplica: 0,
+		maxCrashes: defaultModelSettings.maxCrashes,
+		crashWindowMs: defaultModelSettings.crashWindowMs,
+		drainTimeoutMs: defaultModelSettings.drainTimeoutMs,
+		routing: {...defaultRouting},
+		env: {},
+	};
 	return {
 		server: {
 			host: flags.host,
@@ -96,38 +129,16 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 			logDir: path.resolve(flags.logDir ?? defaultLogDir(env)),
 			logKeep: defaultLogKeep,
 			logMaxBytes: defaultLogMaxBytes,
+			stateDir: path.resolve(flags.stateDir ?? defaultStateDir(env)),
+			switchCommand: switchCommandFlag(flags.switchCommand),
 			maxBodyBytes: maxBodySizeFlag(flags.maxBodySize),
 			logLevel,
 			jsonLogs: jsonLogsFlag(flags),
 			health: {...defaultHealth},
 		},
-		models: [{
-			name: servedModelName(command),
-			servedName: declaredModelName(command),
-			aliases: [],
-			launcher: 'local',
-			command,
-			backends: [],
-			host: defaultModelSettings.host,
-			port: targetPort,
-			portBase: defaultModelSettings.portBase,
-			pingPath: flags.pingPath,
-			idleTimeoutMs: duration('--idle-timeout', flags.idleTimeout, {zeroMeans: 'never'}),
-			startupTimeoutMs,
-			stopGraceMs: defaultModelSettings.stopGraceMs,
-			maxQueue,
-			maxWaitMs: flags.maxWait === undefined ? startupTimeoutMs : duration('--max-wait', flags.maxWait),
-			onCold: defaultModelSettings.onCold,
-			capacity: defaultCapacity,
-			replicas: {...defaultReplicas},
-			gpus: [],
-			gpusPerReplica: 0,
-			maxCrashes: defaultModelSettings.maxCrashes,
-			crashWindowMs: defaultModelSettings.crashWindowMs,
-			drainTimeoutMs: defaultModelSettings.drainTimeoutMs,
-			routing: {...defaultRouting},
-			env: {},
-		}],
+		models: [model],
+		// Ad-hoc models of POST /switch run as the flags say, on a port of their own.
+		defaults: {...model, name: '', servedName: undefined, command: [], port: undefined},
 	};
 }
 
@@ -144,6 +155,11 @@ export function apiKeysFlag(keys: readonly string[], env: NodeJS.ProcessEnv): st
 /** --admin-key plus SWITCHBOARD_ADMIN_KEY. */
 export function adminKeysFlag(key: string | undefined, env: NodeJS.ProcessEnv): string[] {
 	return checked('--admin-key (or SWITCHBOARD_ADMIN_KEY)', '""', readAdminKeys(key === undefined ? [] : [key], env));
+}
+
+/** --switch-command, a command line split as a shell would; `vllm serve` when not given. */
+export function switchCommandFlag(text: string | undefined): string[] {
+	return text === undefined ? [...defaultSwitchCommand] : checked('--switch-command', JSON.stringify(text), readCommand(text));
 }
 
 export function logLevelFlag(text: string): LogLevel {

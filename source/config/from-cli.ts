@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {ConfigError} from './errors.js';
-import {adminKeysFlag, apiKeysFlag, configFromFlags, jsonLogsFlag, logLevelFlag, maxBodySizeFlag, portFlag, type RunFlags} from './flags.js';
+import {adminKeysFlag, apiKeysFlag, configFromFlags, jsonLogsFlag, logLevelFlag, maxBodySizeFlag, portFlag, switchCommandFlag, type RunFlags} from './flags.js';
 import {findConfigFile, loadConfigFile} from './toml.js';
 import type {Config} from './types.js';
 
@@ -33,7 +33,8 @@ const modelFlags = ['target-port', 'idle-timeout', 'ping-path', 'startup-timeout
 /**
  * One model from the command after `--`, or a fleet from `--config`, `./switchboard.toml` or the
  * user config dir, in that order of preference. With a file, the server flags (--port, --host,
- * --api-key, --admin-key, --log-level, --log-dir, --max-body-size) override its [server] table.
+ * --api-key, --admin-key, --log-level, --log-dir, --state-dir, --switch-command, --max-body-size)
+ * override its [server] table.
  */
 export function configFromCli({flags, command, given, cwd, env}: CliInput): ResolvedConfig {
 	if (command.length > 0) {
@@ -77,6 +78,8 @@ export function configFromCli({flags, command, given, cwd, env}: CliInput): Reso
 				adminKeys: given.has('admin-key') ? adminKeysFlag(flags.adminKey, env) : server.adminKeys,
 				logLevel: given.has('log-level') ? logLevelFlag(flags.logLevel) : server.logLevel,
 				logDir: given.has('log-dir') && flags.logDir ? path.resolve(flags.logDir) : server.logDir,
+				stateDir: given.has('state-dir') && flags.stateDir ? path.resolve(flags.stateDir) : server.stateDir,
+				switchCommand: given.has('switch-command') ? switchCommandFlag(flags.switchCommand) : server.switchCommand,
 				maxBodyBytes: given.has('max-body-size') ? maxBodySizeFlag(flags.maxBodySize) : server.maxBodyBytes,
 				jsonLogs: jsonLogsFlag(flags),
 			},

@@ -1,9 +1,8 @@
 import {z} from 'zod';
-import {splitShellWords} from './shell-words.js';
 import {isTable} from './key-path.js';
 import {show} from './toml-text.js';
 import {routingPolicies} from './types.js';
-import {durationExpected, logLevelExpected, mustBe, readDuration, readLogLevel, readSize, sizeExpected, type Reading} from './values.js';
+import {commandExpected, durationExpected, logLevelExpected, mustBe, readCommand, readDuration, readLogLevel, readSize, sizeExpected, type Reading} from './values.js';
 
 /*
  * The shape of switchboard.toml. Every message completes "<key path> …" (see toml.ts), so a
@@ -53,13 +52,9 @@ function text(expected: string) {
 	return z.string(error).min(1, error);
 }
 
-const commandExpected = 'a command such as ["vllm", "serve", "Qwen/Qwen3-8B"] or "vllm serve Qwen/Qwen3-8B"';
-
-/** A list of arguments, or one string split as a shell would (quotes and backslashes, no expansion). */
-function readCommand(value: string | string[]): Reading<string[]> {
-	const reading = typeof value === 'string' ? splitShellWords(value) : {value};
-	// An empty program name would "resolve" to a directory on PATH.
-	return 'value' in reading && !reading.value[0] ? {expected: commandExpected} : reading;
+/** A server command: a list of arguments, or one string split as a shell would. */
+function command() {
+	return z.union([z.string(), z.array(z.string())], expecting(commandExpected)).transform(readWith(readCommand));
 }
 
 /** Launchers the design plans; a model naming one hears it is coming rather than that it is wrong. */
@@ -88,6 +83,8 @@ const modelSettings = {
 	port_base: wholeNumber(1, 65_535, portExpected).optional(),
 	ping_path: z.string(pathExpected).startsWith('/', pathExpected).optional(),
 	idle_timeout: duration({zeroMeans: 'never'}).optional(),
+	group: text('a group name such as "gpu0"').optional(),
+	min_residency: duration({zeroMeans: 'no minimum: a waiting request may swap it out at once'}).optional(),
 	startup_timeout: duration({}).optional(),
 	stop_grace: duration({zeroMeans: 'SIGKILL at once'}).optional(),
 	max_queue: wholeNumber(0, Number.MAX_SAFE_INTEGER, 'a whole number of requests, 0 or more').optional(),
@@ -143,7 +140,7 @@ const backend = table({
 const model = table({
 	name: modelName,
 	aliases: z.array(modelName, expecting('a list of names such as ["llama", "default"]')).optional(),
-	command: z.union([z.string(), z.array(z.string())], expecting(commandExpected)).transform(readWith(readCommand)).optional(),
+	command: command().optional(),
 	backends: z.array(backend, expecting('a list such as [{url = "http://10.0.0.5:8000", capacity = 32}]')).optional(),
 	...modelSettings,
 });
@@ -214,6 +211,8 @@ const server = table({
 	health_interval: duration({}).optional(),
 	health_timeout: duration({}).optional(),
 	unhealthy_after: wholeNumber(1, 100, 'a whole number of failed checks from 1 to 100').optional(),
+	state_dir: localPath('a directory path').optional(),
+	switch_command: command().optional(),
 });
 
 export const configFileSchema = table({

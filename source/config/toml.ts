@@ -1,7 +1,7 @@
 import {statSync} from 'node:fs';
 import path from 'node:path';
 import {declaredModelName, resolveExecutable} from '../launchers/command.js';
-import {defaultCapacity, defaultHealth, defaultHost, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultReplicas, defaultRouting} from './defaults.js';
+import {defaultCapacity, defaultHealth, defaultHost, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultReplicas, defaultRouting, defaultSwitchCommand} from './defaults.js';
 import {describeIssues, readConfigText} from './config-source.js';
 import {ConfigError} from './errors.js';
 import {keyPath} from './key-path.js';
@@ -10,7 +10,7 @@ import {parseLegacyConfig, type LegacyFleet} from './legacy.js';
 import {parseToml} from './toml-text.js';
 import {configFileSchema, type ConfigFile, type ModelEntry, type ModelSettings} from './schema.js';
 import type {Config, ModelConfig, ReplicaConfig, ServerConfig} from './types.js';
-import {checked, defaultLogDir, homeDirectory, readAdminKeys, readApiKeys} from './values.js';
+import {checked, defaultLogDir, defaultStateDir, homeDirectory, readAdminKeys, readApiKeys} from './values.js';
 
 const configFileName = 'switchboard.toml';
 
@@ -54,7 +54,7 @@ function legacyConfig(legacy: LegacyFleet, file: string, env: NodeJS.ProcessEnv)
 		retries: settings.maxRetries,
 		retry_backoff: settings.retryDelayMs,
 	}, {});
-	return {server, models: [model], reloadIntervalMs: settings.configReloadIntervalMs};
+	return {server, models: [model], defaults: resolveModel({name: ''}, {}), reloadIntervalMs: settings.configReloadIntervalMs};
 }
 
 /**
@@ -97,6 +97,7 @@ function resolveConfig(parsed: ConfigFile, file: string, env: NodeJS.ProcessEnv)
 	return {
 		server: resolveServer(parsed.server ?? {}, file, env),
 		models: (parsed.models ?? []).map(model => resolveModel(model, defaults)),
+		defaults: resolveModel({name: ''}, defaults),
 	};
 }
 
@@ -115,6 +116,8 @@ function resolveServer(server: NonNullable<ConfigFile['server']>, file: string, 
 		logDir: server.log_dir === undefined ? defaultLogDir(env) : resolvePath(server.log_dir, file, env),
 		logKeep: server.log_keep ?? defaultLogKeep,
 		logMaxBytes: server.log_max_size ?? defaultLogMaxBytes,
+		stateDir: server.state_dir === undefined ? defaultStateDir(env) : resolvePath(server.state_dir, file, env),
+		switchCommand: server.switch_command ?? [...defaultSwitchCommand],
 		maxBodyBytes: server.max_body_size ?? defaultMaxBodyBytes,
 		logLevel: server.log_level ?? defaultLogLevel,
 		jsonLogs: false,
@@ -165,6 +168,8 @@ function resolveModel(model: ModelEntry, defaults: ModelSettings): ModelConfig {
 		portBase: setting('port_base') ?? defaultModelSettings.portBase,
 		pingPath: setting('ping_path') ?? defaultModelSettings.pingPath,
 		idleTimeoutMs: setting('idle_timeout') ?? defaultModelSettings.idleTimeoutMs,
+		group: setting('group'),
+		minResidencyMs: setting('min_residency') ?? defaultModelSettings.minResidencyMs,
 		startupTimeoutMs,
 		stopGraceMs: setting('stop_grace') ?? defaultModelSettings.stopGraceMs,
 		maxQueue: setting('max_queue') ?? defaultModelSettings.maxQueue,

@@ -18,6 +18,10 @@ export interface ServerConfig {
 	logKeep: number;
 	/** A running backend's log file is copied to `<file>.1` and emptied when it grows past this many bytes. */
 	logMaxBytes: number;
+	/** Where operator choices (pins, idle timeouts set through the API, ad-hoc models) are kept across restarts. */
+	stateDir: string;
+	/** What `POST /switch {model_spec}` runs: this, then the spec's words (default `vllm serve`). */
+	switchCommand: string[];
 	/** Largest request body the proxy accepts, in bytes. */
 	maxBodyBytes: number;
 	logLevel: LogLevel;
@@ -110,6 +114,10 @@ export interface ModelConfig {
 	pingPath: string;
 	/** Stop after this long without requests; 0 = never. */
 	idleTimeoutMs: number;
+	/** Models of one group never run at the same time (one GPU, say); undefined: runs beside any other. */
+	group: string | undefined;
+	/** Once ready, how long it keeps its group before a request for another member may swap it out. */
+	minResidencyMs: number;
 	startupTimeoutMs: number;
 	/** SIGTERM → SIGKILL grace when stopping. */
 	stopGraceMs: number;
@@ -137,6 +145,8 @@ export interface ModelConfig {
 export interface Config {
 	server: ServerConfig;
 	models: ModelConfig[];
+	/** What a model gets when it sets nothing itself ([defaults], or the flags): ad-hoc models of `POST /switch` are made from it. */
+	defaults: ModelConfig;
 	/** How often the file this came from is checked for edits, when the file says (servers.toml's config_reload_interval). */
 	reloadIntervalMs?: number | undefined;
 }

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {parseDuration} from '../util/duration.js';
 import {ConfigError} from './errors.js';
+import {splitShellWords} from './shell-words.js';
 import type {LogLevel} from './types.js';
 
 /**
@@ -78,9 +79,23 @@ export function homeDirectory(env: NodeJS.ProcessEnv): string {
 	return env['HOME'] || os.homedir();
 }
 
-export function defaultLogDir(env: NodeJS.ProcessEnv): string {
+/** `$XDG_STATE_HOME/switchboard`, `~/.local/state/switchboard` by default: the operator's choices are kept here. */
+export function defaultStateDir(env: NodeJS.ProcessEnv): string {
 	const stateHome = env['XDG_STATE_HOME'] || path.join(homeDirectory(env), '.local', 'state');
-	return path.join(stateHome, 'switchboard', 'logs');
+	return path.join(stateHome, 'switchboard');
+}
+
+export function defaultLogDir(env: NodeJS.ProcessEnv): string {
+	return path.join(defaultStateDir(env), 'logs');
+}
+
+export const commandExpected = 'a command such as ["vllm", "serve", "Qwen/Qwen3-8B"] or "vllm serve Qwen/Qwen3-8B"';
+
+/** A list of arguments, or one string split as a shell would (quotes and backslashes, no expansion). */
+export function readCommand(value: string | readonly string[]): Reading<string[]> {
+	const reading = typeof value === 'string' ? splitShellWords(value) : {value: [...value]};
+	// An empty program name would "resolve" to a directory on PATH.
+	return 'value' in reading && !reading.value[0] ? {expected: commandExpected} : reading;
 }
 
 /**

@@ -8,6 +8,7 @@ export const proxyErrors = {
 	invalidApiKey: {status: 401, type: 'invalid_request_error', code: 'invalid_api_key'},
 	modelNotAllowed: {status: 403, type: 'permission_error', code: 'model_not_allowed'},
 	notFound: {status: 404, type: 'invalid_request_error', code: 'not_found'},
+	conflict: {status: 409, type: 'invalid_request_error', code: 'conflict'},
 	invalidKeysFile: {status: 400, type: 'invalid_request_error', code: 'invalid_keys_file'},
 	bodyTooLarge: {status: 413, type: 'invalid_request_error', code: 'body_too_large'},
 	queueFull: {status: 429, type: 'rate_limit_error', code: 'queue_full'},
@@ -15,6 +16,7 @@ export const proxyErrors = {
 	noHealthyBackend: {status: 503, type: 'server_error', code: 'no_healthy_backend'},
 	startFailed: {status: 503, type: 'server_error', code: 'model_start_failed'},
 	waitTimeout: {status: 503, type: 'server_error', code: 'model_not_ready'},
+	modelUnavailable: {status: 503, type: 'server_error', code: 'model_unavailable'},
 	shuttingDown: {status: 503, type: 'server_error', code: 'shutting_down'},
 	adminFailed: {status: 500, type: 'server_error', code: 'admin_failed'},
 } as const;

@@ -18,6 +18,8 @@ export class ModelSlot {
 	servedName: string | undefined;
 	maxWaitMs = 0;
 	onCold: 'hold' | 'reject' = 'hold';
+	/** See ModelRoute.unavailable. */
+	unavailable: string | undefined;
 	/** Its requests go out as they came: no name to rewrite, no session to read from the body. */
 	passThrough = false;
 	/** The ready backends; empty while the model is not ready or is being stopped. */
@@ -52,6 +54,7 @@ export class ModelSlot {
 		this.queue.capacity = route.maxQueue;
 		this.maxWaitMs = route.maxWaitMs;
 		this.onCold = route.onCold;
+		this.unavailable = route.unavailable;
 		this.#picker.config = route.routing;
 		this.passThrough = route.servedName === undefined && route.aliases.length === 0 && route.routing.policy !== 'session';
 	}

@@ -54,6 +54,11 @@ export interface ModelRoute {
 	maxWaitMs: number;
 	onCold: 'hold' | 'reject';
 	routing: RoutingConfig;
+	/**
+	 * Why the model's requests are refused (503, this message) instead of served or held, e.g.
+	 * the operator stopped it until further notice; held ones get it too. Undefined: served as its state allows.
+	 */
+	unavailable: string | undefined;
 }
 
 /** A backend's health and load as the control plane last saw them (health checks, /metrics scrapes). */

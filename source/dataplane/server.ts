@@ -311,7 +311,9 @@ export class DataPlane implements RequestHost {
 		}
 
 		const request = new ProxyRequest(this, slot, req, res, headers, body, session, access.user);
-		if (slot.ready) {
+		if (slot.unavailable !== undefined) {
+			request.fail(proxyErrors.modelUnavailable, slot.unavailable);
+		} else if (slot.ready) {
 			request.forward();
 		} else if (slot.onCold === 'reject') {
 			this.#rejectCold(request);
@@ -379,6 +381,11 @@ export class DataPlane implements RequestHost {
 			return;
 		}
 
+		if (slot.unavailable !== undefined) {
+			request.fail(proxyErrors.modelUnavailable, slot.unavailable);
+			return;
+		}
+
 		if (slot.queue.size === 0) {
 			// Before queueing: even a request the queue cannot take must wake the model.
 			this.post({type: 'demand', model: slot.name});
@@ -407,7 +414,11 @@ export class DataPlane implements RequestHost {
 				liveUrls.add(backend.url);
 				return this.#upstream(backend.url, backend.capacity);
 			});
-			if (slot.ready) {
+			if (slot.unavailable !== undefined) {
+				for (const request of slot.takeHeld()) {
+					request.fail(proxyErrors.modelUnavailable, slot.unavailable);
+				}
+			} else if (slot.ready) {
 				for (const request of slot.takeHeld()) {
 					request.forward();
 				}

@@ -36,7 +36,7 @@ export type FleetEvent =
 	}
 	/** A reload added the model: requests can name it from now on. */
 	| {type: 'model.added'; model: string; at: number}
-	/** A reload replaced the model's settings (see FleetModel.reconfigure). */
+	/** A reload or the operator changed the model's settings (see FleetModel.reconfigure) or choices (pins, idle timeout). */
 	| {type: 'model.updated'; model: string; at: number}
 	/** A reload removed the model: it takes no new request; those in flight finish (see Fleet.apply). */
 	| {type: 'model.removed'; model: string; at: number}

@@ -1,12 +1,17 @@
+import {isDeepStrictEqual} from 'node:util';
 import {changedSettings} from '../config/changes.js';
 import type {Config, ModelConfig} from '../config/types.js';
 import type {Launch} from '../launchers/types.js';
 import {canBind, findFreePort} from '../launchers/ports.js';
+import {resolveExecutable} from '../launchers/command.js';
 import type {ModelActivity} from '../dataplane/protocol.js';
 import {systemClock, type Clock, type Timer} from '../util/clock.js';
 import {formatDuration} from '../util/duration.js';
+import {adHocConfig, adHocName} from './ad-hoc.js';
 import {FleetEvents} from './events.js';
-import {ManagedModel, type BackendTraffic, type FleetModel, type ModelContext, type ModelSnapshot} from './model.js';
+import {GroupScheduler} from './groups.js';
+import {ManagedModel, type BackendTraffic, type FleetModel, type ModelContext, type ModelSnapshot, type ModelState} from './model.js';
+import {memoryStore, OperatorChoices, type AdHocModel, type ModelPreferences, type Pin, type PreferenceStore} from './preferences.js';
 import {StaticModel} from './static-model.js';
 
 export interface FleetOptions {
@@ -14,6 +19,8 @@ export interface FleetOptions {
 	/** See ModelContext.quiesce; for a removed model, whether its last requests have finished. */
 	quiesce(model: string): Promise<boolean>;
 	busyBackends: ModelContext['busyBackends'];
+	/** Where the operator's choices are kept; defaults to memory, for this run only. */
+	preferences?: PreferenceStore;
 	clock?: Clock;
 	/** Defaults to binding-test from the model's port base up. */
 	findPort?(model: ModelConfig, taken: ReadonlySet<number>): Promise<number>;
@@ -47,6 +54,30 @@ export interface ModelChange {
 	atNextStart: Array<keyof ModelConfig>;
 }
 
+/** How an operator's start ended: ready, failed, stopped before it was ready, or never begun (its turn in its group was withdrawn). */
+export type StartOutcome = 'ready' | 'failed' | 'stopped' | 'not started';
+
+/** A model as the fleet sees it: its own snapshot, its group and what the operator chose for it. */
+export interface FleetSnapshot extends ModelSnapshot {
+	group: string | undefined;
+	pin: Pin | undefined;
+	/** The idle timeout the operator set, if any (idleTimeoutMs is the one in force). */
+	idleTimeoutOverrideMs: number | undefined;
+	/** The spec POST /switch started it with (a model and its flags), if it was not configured. */
+	spec: string[] | undefined;
+	/** Waits for its turn in its group. */
+	waitingForGroup: boolean;
+	/** Why its requests are refused now, if they are. */
+	unavailable: string | undefined;
+}
+
+/** An operator command that cannot be carried out, and why: no such model, not in this state, or not a command that makes sense. */
+export class OperatorError extends Error {
+	constructor(readonly kind: 'not found' | 'conflict' | 'invalid', message: string) {
+		super(message);
+	}
+}
+
 /** A removed model finishing its requests. */
 interface Drain {
 	model: FleetModel;
@@ -68,16 +99,34 @@ export class Fleet {
 	readonly #takenPorts = new Set<number>();
 	#portSearch: Promise<unknown> = Promise.resolve();
 	readonly #context: ModelContext;
+	readonly #groups: GroupScheduler;
+	readonly #choices: OperatorChoices;
+	/** Each model's settings before the operator's choices are applied (see OperatorChoices.applied). */
+	readonly #base = new Map<string, ModelConfig>();
+	/** The last config applied: its [defaults] and switch command make ad-hoc models. */
+	#config: Config;
 
 	constructor(config: Config, options: FleetOptions) {
+		const clock = options.clock ?? systemClock;
+		this.#config = config;
+		this.#choices = new OperatorChoices(options.preferences ?? memoryStore());
+		this.#groups = new GroupScheduler({
+			clock,
+			models: () => [...this.#models.values(), ...[...this.#draining.values()].map(removed => removed.model)],
+			pinnedOn: model => this.#choices.pin(model.name) === 'on',
+			evict(model, reason) {
+				void model.stop(reason);
+			},
+		});
 		const findPort = options.findPort ?? (async (model, taken) => model.port ?? findFreePort(model.host, model.portBase, taken));
 		this.#context = {
-			clock: options.clock ?? systemClock,
+			clock,
 			launch: options.launch,
 			events: this.events,
 			logDir: config.server.logDir,
 			quiesce: options.quiesce,
 			busyBackends: options.busyBackends,
+			admit: async model => this.#choices.pin(model.name) !== 'off' && this.#groups.admit(model),
 			allocatePort: async (model: ModelConfig) => {
 				// One search at a time: replicas starting together would all find the same free port.
 				const allocation = this.#portSearch.then(async () => {
@@ -98,9 +147,16 @@ export class Fleet {
 			},
 			portInUse: options.portInUse ?? (async (host: string, port: number) => !await canBind(host, port)),
 		};
-		for (const model of config.models) {
+		this.#forgetShadowedAdHoc(config);
+		for (const model of this.#wanted(config)) {
 			this.#models.set(model.name, this.#create(model));
 		}
+
+		this.events.on(event => {
+			if (event.type === 'model.state') {
+				this.#groups.changed(event.model, event.state);
+			}
+		});
 	}
 
 	get models(): FleetModel[] {
@@ -112,7 +168,10 @@ export class Fleet {
 	}
 
 	demand(name: string): void {
-		this.#models.get(name)?.demand();
+		// Refused by the data plane already (see unavailable); this only guards against a late report.
+		if (this.#choices.pin(name) !== 'off') {
+			this.#models.get(name)?.demand();
+		}
 	}
 
 	activity(activity: readonly ModelActivity[], backends: readonly BackendTraffic[] = []): void {
@@ -131,8 +190,40 @@ export class Fleet {
 		}
 	}
 
-	snapshot(): ModelSnapshot[] {
-		return this.models.map(model => model.snapshot());
+	snapshot(): FleetSnapshot[] {
+		return this.models.map(model => this.describe(model));
+	}
+
+	describe(model: FleetModel): FleetSnapshot {
+		const preferences = this.#choices.of(model.name);
+		return {
+			...model.snapshot(),
+			group: model.config.group,
+			pin: preferences?.pin,
+			idleTimeoutOverrideMs: preferences?.idleTimeoutMs,
+			spec: this.#choices.adHocModel(model.name)?.spec,
+			waitingForGroup: this.#groups.waiting(model),
+			unavailable: this.unavailable(model),
+		};
+	}
+
+	/**
+	 * Why the model's requests are refused now, if they are: it crashed too often, the operator stopped
+	 * it with a pin, or a member of its group that the operator keeps running holds the group (a
+	 * request would wait in vain).
+	 */
+	unavailable(model: FleetModel): string | undefined {
+		const {name} = model;
+		if (model.unavailable !== undefined) {
+			return model.unavailable;
+		}
+
+		if (this.#choices.pin(name) === 'off') {
+			return `${name} was stopped by the operator; POST /models/${name}/start to start it.`;
+		}
+
+		const holder = this.#pinnedHolder(model);
+		return holder && `${name} shares group ${model.config.group} with ${holder.name}, which the operator keeps running; POST /switch {"model": "${name}"} runs ${name} instead.`;
 	}
 
 	/**
@@ -144,9 +235,11 @@ export class Fleet {
 	 */
 	apply(config: Config): ReloadSummary {
 		const summary: ReloadSummary = {added: [], removed: [], changed: [], refused: []};
+		this.#config = config;
+		summary.refused.push(...this.#forgetShadowedAdHoc(config));
 		const next = new Map<string, FleetModel>();
 		const updated: string[] = [];
-		for (const modelConfig of config.models) {
+		for (const modelConfig of this.#wanted(config)) {
 			const {name} = modelConfig;
 			const drain = this.#draining.get(name);
 			const current = this.#models.get(name) ?? drain?.model;
@@ -167,6 +260,7 @@ export class Fleet {
 			}
 
 			next.set(name, current);
+			this.#base.set(name, modelConfig);
 			if (drain) {
 				// Removed by an earlier edit and still finishing its requests: it stays, backend and all.
 				this.#draining.delete(name);
@@ -174,12 +268,13 @@ export class Fleet {
 				summary.added.push(name);
 			}
 
-			const settings = changedSettings(current.config, modelConfig);
+			// Compared as it runs: an idle timeout the operator set wins over the file's.
+			const settings = changedSettings(current.config, this.#choices.applied(modelConfig));
 			if (settings.length === 0) {
 				continue;
 			}
 
-			const waiting = current.reconfigure(modelConfig);
+			const waiting = current.reconfigure(this.#choices.applied(modelConfig));
 			updated.push(name);
 			if (!drain) {
 				summary.changed.push({name, settings, atNextStart: settings.filter(setting => waiting.includes(setting))});
@@ -199,14 +294,153 @@ export class Fleet {
 
 		for (const model of removed) {
 			summary.removed.push(model.name);
+			this.#base.delete(model.name);
 			this.#drain(model);
 		}
 
+		// Groups may have changed.
+		this.#groups.changed();
 		return summary;
+	}
+
+	/** Starts a model (in its group's turn) and resolves once it is ready or its start ended otherwise. */
+	start(name: string, {pin}: {pin?: boolean | undefined} = {}): Promise<StartOutcome> {
+		const model = this.#managed(name);
+		this.#refuseIfHeld(model);
+		const current = this.#choices.pin(name);
+		// `pin: true` keeps it running; without `pin`, a pin on stays and a pin off (a stop) ends with this start.
+		this.#choose(name, {pin: pin === true || (pin === undefined && current === 'on') ? 'on' : undefined});
+		return this.#startAndWait(model);
+	}
+
+	/**
+	 * Stops a model once its requests in flight have finished. With `pin`, it stays stopped, its
+	 * requests refused, until the operator starts it; without, the next request starts it again.
+	 */
+	stop(name: string, {pin}: {pin?: boolean | undefined} = {}): Promise<void> {
+		const model = this.#managed(name);
+		this.#choose(name, {pin: pin ? 'off' : undefined});
+		this.#groups.cancel(model);
+		return model.stop(pin ? `stopped by the operator; POST /models/${name}/start to start it` : 'stopped by the operator');
+	}
+
+	/** Stops a model (its requests in flight finish) and starts it again; a running one keeps its group meanwhile. */
+	restart(name: string): Promise<StartOutcome> {
+		const model = this.#managed(name);
+		this.#refuseIfHeld(model);
+		this.#choose(name, {pin: this.#choices.pin(name) === 'on' ? 'on' : undefined});
+		if (model.state === 'loading' || model.state === 'ready') {
+			this.#groups.keep(model);
+		}
+
+		return (async () => {
+			await model.stop('restarted by the operator');
+			return this.#startAndWait(model);
+		})();
+	}
+
+	/** The operator's idle timeout for a model (0 = never), in force at once; undefined goes back to the config's. */
+	setIdleTimeout(name: string, ms: number | undefined): void {
+		this.#managed(name);
+		this.#choose(name, {idleTimeoutMs: ms});
+	}
+
+	/**
+	 * The operator's order to run this model of its group: the others stop now (their requests in
+	 * flight finish; no residency is waited for, and a pin on them ends), then it starts.
+	 */
+	switchTo(name: string): Promise<StartOutcome> {
+		return this.#switch(this.#managed(name));
+	}
+
+	/**
+	 * `POST /switch {model_spec}`: runs the switch command with the spec as an ad-hoc model, made
+	 * (or remade with the new spec) and switched to as switchTo does. It outlives reloads and restarts
+	 * until forgotten. A spec that is only the name of a configured model switches to that model.
+	 */
+	switchToSpec(spec: string[], group: string | undefined): {name: string; outcome: Promise<StartOutcome>} {
+		const {switchCommand} = this.#config.server;
+		const reading = adHocName(switchCommand, spec);
+		if ('expected' in reading) {
+			throw new OperatorError('invalid', `The spec's model must be ${reading.expected}.`);
+		}
+
+		const name = reading.value;
+		const configured = this.#config.models.find(model => model.name === name || model.aliases.includes(name));
+		if (configured) {
+			if (spec.length === 1 && group === undefined) {
+				return {name: configured.name, outcome: this.switchTo(configured.name)};
+			}
+
+			throw new OperatorError('conflict', `${name} is a configured model: {"model": "${configured.name}"} runs it as configured; a spec with other settings needs a name of its own (--served-model-name).`);
+		}
+
+		if (!resolveExecutable(switchCommand[0]!)) {
+			throw new OperatorError('conflict', `switchboard cannot run \`${switchCommand[0]}\` (its switch command, \`${switchCommand.join(' ')}\`): no such executable. Set [server] switch_command or --switch-command.`);
+		}
+
+		const wanted: AdHocModel = {name, spec, group};
+		if (!isDeepStrictEqual(this.#choices.adHocModel(name), wanted)) {
+			this.#choices.keepAdHoc(wanted);
+		}
+
+		const config = adHocConfig(this.#config.defaults, switchCommand, wanted);
+		const existing = this.#models.get(name);
+		if (!existing) {
+			const model = this.#create(config);
+			this.#models.set(name, model);
+			this.events.emit({type: 'model.added', model: name, at: this.#context.clock.now()});
+			return {name, outcome: this.switchTo(name)};
+		}
+
+		this.#base.set(name, config);
+		// A backend running another spec of this model is replaced.
+		const replaced = existing.reconfigure(this.#choices.applied(config)).length > 0;
+		this.events.emit({type: 'model.updated', model: name, at: this.#context.clock.now()});
+		return {
+			name,
+			outcome: (async () => {
+				if (replaced) {
+					await existing.stop('switched to another spec');
+				}
+
+				return this.switchTo(name);
+			})(),
+		};
+	}
+
+	/** Forgets an ad-hoc model: it takes no new request, and its backend stops once those in flight have finished. */
+	forget(name: string): FleetModel {
+		const model = this.#models.get(name);
+		if (!model) {
+			throw new OperatorError('not found', `The model \`${name}\` does not exist.`);
+		}
+
+		if (!this.#choices.adHocModel(name)) {
+			throw new OperatorError('conflict', `${name} is configured, not started by POST /switch with a spec: remove it from the configuration instead.`);
+		}
+
+		this.#choices.dropAdHoc(adHoc => adHoc.name === name, {choicesToo: true});
+		this.#groups.cancel(model);
+		this.#models.delete(name);
+		this.#base.delete(name);
+		this.#drain(model);
+		return model;
+	}
+
+	/** Starts the models the operator pinned on; once, when switchboard starts. */
+	startPinned(): void {
+		for (const name of this.#choices.pinnedOn()) {
+			const model = this.#models.get(name);
+			if (model instanceof ManagedModel) {
+				void this.#startAndWait(model);
+			}
+		}
 	}
 
 	/** Stops every backend, those of removed models still draining too; used on shutdown. */
 	async stopAll(reason: string): Promise<void> {
+		this.#groups.cancelAll();
 		const draining = [...this.#draining.values()];
 		for (const drain of draining) {
 			this.#context.clock.clearTimeout(drain.timer);
@@ -217,7 +451,117 @@ export class Fleet {
 	}
 
 	#create(config: ModelConfig): FleetModel {
-		return config.launcher === 'static' ? new StaticModel(config, this.#context) : new ManagedModel(config, this.#context);
+		this.#base.set(config.name, config);
+		const running = this.#choices.applied(config);
+		return config.launcher === 'static' ? new StaticModel(running, this.#context) : new ManagedModel(running, this.#context);
+	}
+
+	/** The configured models, then the ad-hoc ones. */
+	#wanted(config: Config): ModelConfig[] {
+		return [...config.models, ...this.#choices.adHoc.map(adHoc => adHocConfig(config.defaults, config.server.switchCommand, adHoc))];
+	}
+
+	/** Ad-hoc models whose name the config now gives a model of its own: the config's wins. Returns what it says about them. */
+	#forgetShadowedAdHoc(config: Config): string[] {
+		const configured = new Set(config.models.flatMap(model => [model.name, ...model.aliases]));
+		const shadowed = this.#choices.dropAdHoc(adHoc => configured.has(adHoc.name), {choicesToo: false});
+		return shadowed.map(adHoc => `the configuration now has a model named ${JSON.stringify(adHoc.name)}, which replaces the one POST /switch started with the spec \`${adHoc.spec.join(' ')}\`.`);
+	}
+
+	/** Changes what the operator chose for a model and applies it at once: its idle timeout, its routes. */
+	#choose(name: string, change: ModelPreferences): void {
+		if (!this.#choices.choose(name, change)) {
+			return;
+		}
+
+		const model = this.#models.get(name);
+		const base = this.#base.get(name);
+		if (model && base) {
+			model.reconfigure(this.#choices.applied(base));
+		}
+
+		// The routes follow: a pin off refuses requests, a pin on may keep a group.
+		this.events.emit({type: 'model.updated', model: name, at: this.#context.clock.now()});
+		this.#groups.changed();
+	}
+
+	/** The managed model of that name; an OperatorError when there is none, or it is static. */
+	#managed(name: string): ManagedModel {
+		const model = this.#models.get(name);
+		if (!model) {
+			throw new OperatorError('not found', `The model \`${name}\` does not exist.`);
+		}
+
+		if (!(model instanceof ManagedModel)) {
+			throw new OperatorError('conflict', `${name} is served by servers switchboard does not run (a static model): it cannot start or stop them.`);
+		}
+
+		return model;
+	}
+
+	/** A member of the model's group that the operator pinned on and that runs, if any. */
+	#pinnedHolder(model: FleetModel): FleetModel | undefined {
+		const {group} = model.config;
+		return group === undefined ? undefined : this.models.find(other => other !== model && other.config.group === group
+			&& this.#choices.pin(other.name) === 'on' && (other.state === 'loading' || other.state === 'ready'));
+	}
+
+	/** A plain start cannot displace a pinned member of the group: it would wait in vain. */
+	#refuseIfHeld(model: ManagedModel): void {
+		const holder = this.#pinnedHolder(model);
+		if (holder) {
+			throw new OperatorError('conflict', `${model.name} shares group ${model.config.group} with ${holder.name}, which the operator keeps running (pinned): POST /switch {"model": "${model.name}"} stops ${holder.name} and runs ${model.name}, or stop ${holder.name} first.`);
+		}
+	}
+
+	#switch(model: ManagedModel): Promise<StartOutcome> {
+		const {group} = model.config;
+		for (const other of this.models) {
+			if (other !== model && group !== undefined && other.config.group === group && this.#choices.pin(other.name) === 'on') {
+				this.#choose(other.name, {pin: undefined});
+			}
+		}
+
+		this.#choose(model.name, {pin: this.#choices.pin(model.name) === 'on' ? 'on' : undefined});
+		if (model.state !== 'loading' && model.state !== 'ready') {
+			this.#groups.order(model);
+		}
+
+		return this.#startAndWait(model);
+	}
+
+	/** Starts the model, and resolves with how the start ended: its next state other than loading. */
+	async #startAndWait(model: ManagedModel): Promise<StartOutcome> {
+		if (model.state === 'draining') {
+			await model.stop('stopping before a start');
+		}
+
+		if (model.state === 'ready') {
+			return 'ready';
+		}
+
+		let outcome: StartOutcome | undefined;
+		let settle!: (outcome: StartOutcome) => void;
+		const settled = new Promise<StartOutcome>(resolve => {
+			settle = resolve;
+		});
+		const off = this.events.on(event => {
+			if (event.type === 'model.state' && event.model === model.name && event.state !== 'loading' && outcome === undefined) {
+				outcome = startOutcome(event.state);
+				settle(outcome);
+			}
+		});
+		try {
+			await model.start();
+			// Not loading and nothing happened: its turn was withdrawn (a stop, a shutdown) or refused.
+			if (outcome === undefined && model.state !== 'loading') {
+				return 'not started';
+			}
+
+			return await settled;
+		} finally {
+			off();
+		}
 	}
 
 	/**
@@ -236,6 +580,7 @@ export class Fleet {
 			}, drainTimeoutMs),
 		};
 		this.#draining.set(model.name, drain);
+		this.#groups.cancel(model);
 		this.events.emit({type: 'model.removed', model: model.name, at: clock.now()});
 		void this.#context.quiesce(model.name).then(idle => {
 			drain.answered = true;
@@ -260,4 +605,8 @@ export class Fleet {
 			this.events.emit({type: 'model.retired', model: name, reason: why, at: this.#context.clock.now()});
 		}
 	}
+}
+
+function startOutcome(state: ModelState): StartOutcome {
+	return state === 'ready' || state === 'failed' ? state : 'stopped';
 }

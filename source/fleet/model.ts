@@ -32,6 +32,8 @@ export interface ModelContext {
 	 * out of its routes, so the answer (and every report of backend traffic after it) is final.
 	 */
 	busyBackends(urls: string[]): Promise<string[]>;
+	/** Waits for the model's turn to run (its group's other members stop first); false: it may not start now. */
+	admit(model: FleetModel): Promise<boolean>;
 }
 
 /** A backend's requests in flight, as the data plane last reported them. */
@@ -96,6 +98,8 @@ export interface FleetModel {
 	/** The name its backend knows it by, which requests are rewritten to (undefined: not known). */
 	readonly servedName: string | undefined;
 	readonly state: ModelState;
+	/** Why it refuses requests by itself (it crashed too often), if it does. */
+	readonly unavailable: string | undefined;
 	readonly logs: LogRing;
 	demand(): void;
 	traffic(traffic: ModelTraffic): void;
@@ -153,6 +157,8 @@ export class ManagedModel implements FleetModel {
 	#stopping: Promise<void> | undefined;
 	#restartAfterStop = false;
 	readonly #drains = new Set<Drain>();
+	/** Its request for a turn in its group, while it waits for one. */
+	#admission: Promise<boolean> | undefined;
 
 	constructor(config: ModelConfig, private readonly context: ModelContext) {
 		this.#config = config;
@@ -202,6 +208,10 @@ export class ManagedModel implements FleetModel {
 
 	get state(): ModelState {
 		return this.#state;
+	}
+
+	get unavailable(): string | undefined {
+		return this.#crashLooping ? this.#reason : undefined;
 	}
 
 	backends(): ReadyBackend[] {
@@ -262,6 +272,13 @@ export class ManagedModel implements FleetModel {
 	async stop(reason: string, options: StopOptions = {}): Promise<void> {
 		this.#restartAfterStop = false;
 		if (this.#stopping) {
+			if (options.drain === false) {
+				// Shutting down: requests still running are not waited for any longer.
+				for (const drain of this.#drains) {
+					drain.done();
+				}
+			}
+
 			return this.#stopping;
 		}
 
@@ -303,6 +320,18 @@ export class ManagedModel implements FleetModel {
 		}
 
 		if (this.#state === 'loading' || this.#state === 'ready') {
+			return;
+		}
+
+		if (this.#admission) {
+			await this.#admission;
+			return;
+		}
+
+		this.#admission = this.context.admit(this);
+		const admitted = await this.#admission;
+		this.#admission = undefined;
+		if (!admitted || (this.#state !== 'stopped' && this.#state !== 'failed')) {
 			return;
 		}
 

@@ -40,6 +40,9 @@ export class StaticModel implements FleetModel {
 		return this.#state;
 	}
 
+	/** Its servers are someone else's to keep running. */
+	readonly unavailable = undefined;
+
 	demand(): void {
 		if (this.#state === 'stopped') {
 			this.#setState('ready', undefined);

@@ -1,6 +1,6 @@
-import {defaultCapacity, defaultHealth, defaultHost, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultReplicas, defaultRouting} from '../../source/config/defaults.js';
+import {defaultCapacity, defaultHealth, defaultHost, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultReplicas, defaultRouting, defaultSwitchCommand} from '../../source/config/defaults.js';
 import type {Config, ModelConfig} from '../../source/config/types.js';
-import type {ExitInfo, InstanceListener, LaunchSpec} from '../../source/launchers/types.js';
+import type {ExitInfo, InstanceListener, Launch, LaunchSpec} from '../../source/launchers/types.js';
 
 /** A backend that runs nothing: the test says when it is ready or exits. */
 export class FakeInstance {
@@ -25,6 +25,15 @@ export class FakeInstance {
 	}
 }
 
+/** A launcher of FakeInstances, each added to `instances` as it starts. */
+export function fakeLauncher(instances: FakeInstance[]): Launch {
+	return (spec, listener) => {
+		const instance = new FakeInstance(spec, listener);
+		instances.push(instance);
+		return instance;
+	};
+}
+
 /** A model switchboard runs as `vllm serve <name>`, with the settings a config file that names only its command would give it. */
 export function localModel(name: string, overrides: Partial<ModelConfig> = {}): ModelConfig {
 	return {
@@ -39,6 +48,8 @@ export function localModel(name: string, overrides: Partial<ModelConfig> = {}): 
 		portBase: defaultModelSettings.portBase,
 		pingPath: defaultModelSettings.pingPath,
 		idleTimeoutMs: defaultModelSettings.idleTimeoutMs,
+		group: undefined,
+		minResidencyMs: defaultModelSettings.minResidencyMs,
 		startupTimeoutMs: defaultModelSettings.startupTimeoutMs,
 		stopGraceMs: defaultModelSettings.stopGraceMs,
 		maxQueue: defaultModelSettings.maxQueue,
@@ -75,11 +86,14 @@ export function fleetConfig(...models: ModelConfig[]): Config {
 			logDir: '/tmp/switchboard-test-logs',
 			logKeep: defaultLogKeep,
 			logMaxBytes: defaultLogMaxBytes,
+			stateDir: '/tmp/switchboard-test-state',
+			switchCommand: [...defaultSwitchCommand],
 			maxBodyBytes: defaultMaxBodyBytes,
 			logLevel: defaultLogLevel,
 			jsonLogs: true,
 			health: {...defaultHealth},
 		},
 		models,
+		defaults: localModel('', {servedName: undefined, command: []}),
 	};
 }

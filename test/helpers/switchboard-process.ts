@@ -30,7 +30,9 @@ export class SwitchboardProcess {
 	constructor(flags: string[], command: string[]) {
 		this.logDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-test-'));
 		const logDir = flags.includes('--log-dir') ? [] : ['--log-dir', this.logDir];
-		this.child = spawn(process.execPath, [cliPath, '--no-ui', '--port', '0', ...logDir, ...flags, '--', ...command], {
+		// The operator's choices stay in the test's own directory unless it names one (to restart over it).
+		const stateDir = flags.includes('--state-dir') ? [] : ['--state-dir', this.logDir];
+		this.child = spawn(process.execPath, [cliPath, '--no-ui', '--port', '0', ...logDir, ...stateDir, ...flags, '--', ...command], {
 			stdio: ['ignore', 'pipe', 'pipe'],
 		});
 		let partial = '';
