@@ -24,6 +24,7 @@ interface ReplicaStatus {
 interface ModelStatus {
 	name: string;
 	state: string;
+	reason: string | null;
 	restarts: number;
 	replicas: ReplicaStatus[];
 }
@@ -126,5 +127,31 @@ describe('replicas of one model', () => {
 			return model.replicas.length === 1 && model.state === 'ready';
 		}, 20_000, 'the extra replica to be stopped');
 		await ask(openai);
+	});
+});
+
+describe('a backend that keeps crashing', () => {
+	it('is restarted until max_crashes, then refused with the reason until an operator starts it', async () => {
+		// The simulated server crashes after every completed generation.
+		const {openai, status, switchboard} = await start(`command = ${sim('--token-rate', '0', '--exit-after', '1')}\nmax_crashes = 2`);
+		await ask(openai);
+		await until(async () => (await status()).restarts === 1, 20_000, 'a restart after the first crash');
+		await ask(openai);
+		await until(async () => (await status()).state === 'failed', 20_000, 'the model to fail for good');
+		const failed = await status();
+		assert.match(failed.reason ?? '', /ended unexpectedly 2 times within 10m/);
+		assert.match(failed.reason ?? '', /exited with code 1 while serving/);
+		await assert.rejects(ask(openai), (error: {status: number; code: string; message: string}) => {
+			assert.equal(error.status, 503);
+			assert.equal(error.code, 'model_unavailable');
+			assert.match(error.message, /POST \/models\/m\/start/);
+			return true;
+		});
+		assert.equal((await status()).replicas.length, 0, 'a request does not start it again');
+
+		const started = await fetch(`${switchboard.url}/models/m/start`, {method: 'POST'});
+		assert.equal(started.status, 200);
+		assert.equal((await started.json() as ModelStatus).state, 'ready');
+		assert.equal((await ask(openai)).choices.length, 1);
 	});
 });
