@@ -116,6 +116,9 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 			const fields = {model: event.model, replica: event.replica, state: event.state, url: event.url, reason: event.reason};
 			if (event.state === 'restarting') {
 				fleetLog.warn(fields, 'backend crashed; restarting it');
+			} else if ((fleet.get(event.model)?.config.replicas.max ?? 1) > 1) {
+				// Replicas come and go while the model stays ready: these lines are how scaling shows.
+				fleetLog.info(fields, `replica ${event.state}`);
 			} else {
 				fleetLog.debug(fields, `backend ${event.state}`);
 			}
