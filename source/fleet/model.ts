@@ -100,6 +100,10 @@ export interface FleetModel {
 	readonly state: ModelState;
 	/** Why it refuses requests by itself (it crashed too often), if it does. */
 	readonly unavailable: string | undefined;
+	/** How many stops it has been asked for: a start planned before one must not undo it. */
+	readonly stops: number;
+	/** Its backends are still stopping (their processes may hold the GPU a little longer). */
+	readonly leaving: boolean;
 	readonly logs: LogRing;
 	demand(): void;
 	traffic(traffic: ModelTraffic): void;
@@ -146,6 +150,7 @@ export class ManagedModel implements FleetModel {
 	/** When its backends ended unasked, within the crash window. */
 	#crashes: number[] = [];
 	#restarts = 0;
+	#stops = 0;
 	/** Failed for crashing too often: requests do not start it, an operator's start does. */
 	#crashLooping = false;
 	#idleTimer: Timer | undefined;
@@ -214,6 +219,14 @@ export class ManagedModel implements FleetModel {
 		return this.#crashLooping ? this.#reason : undefined;
 	}
 
+	get stops(): number {
+		return this.#stops;
+	}
+
+	get leaving(): boolean {
+		return this.#replicas.some(replica => replica.state === 'stopping');
+	}
+
 	backends(): ReadyBackend[] {
 		if (this.#state !== 'ready') {
 			return [];
@@ -270,6 +283,7 @@ export class ManagedModel implements FleetModel {
 	}
 
 	async stop(reason: string, options: StopOptions = {}): Promise<void> {
+		this.#stops++;
 		this.#restartAfterStop = false;
 		if (this.#stopping) {
 			if (options.drain === false) {

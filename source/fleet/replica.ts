@@ -8,10 +8,10 @@ import {LogRing} from './log-ring.js';
 import type {ModelContext} from './model.js';
 
 /**
- * One backend of a model: `loading → ready → draining → stopped`; `restarting` while it waits to be
- * started again after a crash.
+ * One backend of a model: `loading → ready → draining → stopping → stopped`; `restarting` while it
+ * waits to be started again after a crash; `stopping` until its processes are gone and its port is free.
  */
-export type ReplicaState = 'loading' | 'ready' | 'draining' | 'restarting' | 'stopped';
+export type ReplicaState = 'loading' | 'ready' | 'draining' | 'restarting' | 'stopping' | 'stopped';
 
 export interface ReplicaSnapshot {
 	/** Its place among the model's replicas, from 0; it decides its GPU slice. */

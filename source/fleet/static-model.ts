@@ -42,6 +42,12 @@ export class StaticModel implements FleetModel {
 
 	/** Its servers are someone else's to keep running. */
 	readonly unavailable = undefined;
+	readonly leaving = false;
+	#stops = 0;
+
+	get stops(): number {
+		return this.#stops;
+	}
 
 	demand(): void {
 		if (this.#state === 'stopped') {
@@ -62,6 +68,7 @@ export class StaticModel implements FleetModel {
 	backendTraffic(): void {}
 
 	async stop(reason: string): Promise<void> {
+		this.#stops++;
 		if (this.#state === 'ready') {
 			this.#setState('stopped', reason);
 		}
