@@ -142,7 +142,7 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 		}
 
 		bridge?.routes(routes());
-		if (event.state === 'failed' && event.previous === 'loading' && event.reason) {
+		if (event.state === 'failed' && event.reason) {
 			bridge?.failWaiters(event.model, event.reason);
 		}
 	});

@@ -126,6 +126,7 @@ const restartBackoff = {firstMs: 1000, maxMs: 60_000};
 
 /** A replica being stopped that still has requests running; done once the data plane reports none left. */
 interface Drain {
+	replica: Replica;
 	url: string;
 	done(): void;
 }
@@ -162,6 +163,8 @@ export class ManagedModel implements FleetModel {
 	#stopping: Promise<void> | undefined;
 	#restartAfterStop = false;
 	readonly #drains = new Set<Drain>();
+	/** A stop without draining was asked for: no drain waits any more. */
+	#hurry = false;
 	/** Its request for a turn in its group, while it waits for one. */
 	#admission: Promise<boolean> | undefined;
 
@@ -174,6 +177,11 @@ export class ManagedModel implements FleetModel {
 			},
 			context,
 			changed: (replica, reason) => {
+				if (replica.state !== 'draining') {
+					// It ended while draining: nothing is left to wait for.
+					this.#settleDrains(drain => drain.replica === replica);
+				}
+
 				const {url, port} = replica.snapshot();
 				context.events.emit({type: 'backend.state', model: this.name, replica: replica.index, url, port, state: replica.state, reason, at: context.clock.now()});
 			},
@@ -264,7 +272,7 @@ export class ManagedModel implements FleetModel {
 
 	backendTraffic(backends: readonly BackendTraffic[]): void {
 		for (const drain of this.#drains) {
-			if (backends.some(backend => backend.url === drain.url && backend.inflight === 0)) {
+			if (drain.replica.state === 'draining' && backends.some(backend => backend.url === drain.url && backend.inflight === 0)) {
 				drain.done();
 			}
 		}
@@ -277,26 +285,32 @@ export class ManagedModel implements FleetModel {
 
 	/** An operator's start: also the way out of a crash loop. */
 	async start(): Promise<void> {
-		this.#crashLooping = false;
 		this.#crashes = [];
+		if (this.#crashLooping) {
+			this.#crashLooping = false;
+			// The data plane stops refusing its requests now, even while it waits for its group.
+			this.context.events.emit({type: 'model.updated', model: this.name, at: this.context.clock.now()});
+		}
+
 		await this.#start();
 	}
 
 	async stop(reason: string, options: StopOptions = {}): Promise<void> {
 		this.#stops++;
 		this.#restartAfterStop = false;
-		if (this.#stopping) {
-			if (options.drain === false) {
-				// Shutting down: requests still running are not waited for any longer.
-				for (const drain of this.#drains) {
-					drain.done();
-				}
-			}
+		if (options.drain === false) {
+			// Shutting down: requests still running are not waited for any longer.
+			this.#hurry = true;
+			this.#settleDrains(() => true);
+		}
 
+		if (this.#stopping) {
 			return this.#stopping;
 		}
 
 		if (this.#state !== 'loading' && this.#state !== 'ready') {
+			// Failed: what it ran may still be leaving.
+			await Promise.all(this.#replicas.map(async replica => replica.gone()));
 			return;
 		}
 
@@ -350,6 +364,7 @@ export class ManagedModel implements FleetModel {
 		}
 
 		// Edits made from here on wait for the next start.
+		this.#hurry = false;
 		this.#launched = this.#config;
 		this.#startedAt = this.context.clock.now();
 		this.#readyAt = undefined;
@@ -370,7 +385,8 @@ export class ManagedModel implements FleetModel {
 			return;
 		}
 
-		let replica = this.#replicas.find(candidate => candidate.state === 'stopped');
+		// A slot still stopping is fine: its next start waits for that.
+		let replica = this.#replicas.find(candidate => candidate.state === 'stopped' || candidate.state === 'stopping');
 		if (!replica) {
 			replica = new Replica(this.#replicas.length, this.#owner);
 			this.#replicas.push(replica);
@@ -404,11 +420,15 @@ export class ManagedModel implements FleetModel {
 		}
 
 		await Promise.all(replicas.map(async replica => {
+			const {generation} = replica;
 			if (drain && replica.state === 'draining') {
 				await this.#drained(replica);
 			}
 
-			await replica.stop(reason);
+			// Ended meanwhile, and perhaps started again for another purpose: that one is not ours to stop.
+			if (replica.generation === generation) {
+				await replica.stop(reason);
+			}
 		}));
 	}
 
@@ -416,13 +436,20 @@ export class ManagedModel implements FleetModel {
 	async #drained(replica: Replica): Promise<void> {
 		const {url} = replica;
 		const timeoutMs = this.#config.drainTimeoutMs;
-		if (url === undefined || timeoutMs === 0 || (await this.context.busyBackends([url])).length === 0) {
+		if (url === undefined || timeoutMs === 0 || this.#hurry) {
+			return;
+		}
+
+		const busy = await this.context.busyBackends([url]);
+		// A stop without draining, or the replica's own end, may have come meanwhile.
+		if (busy.length === 0 || this.#hurry || replica.state !== 'draining') {
 			return;
 		}
 
 		const {clock} = this.context;
 		await new Promise<void>(resolve => {
 			const drain: Drain = {
+				replica,
 				url,
 				done: () => {
 					clock.clearTimeout(timer);
@@ -436,6 +463,14 @@ export class ManagedModel implements FleetModel {
 			}, timeoutMs);
 			this.#drains.add(drain);
 		});
+	}
+
+	#settleDrains(which: (drain: Drain) => boolean): void {
+		for (const drain of this.#drains) {
+			if (which(drain)) {
+				drain.done();
+			}
+		}
 	}
 
 	#replicaReady(): void {
@@ -525,12 +560,14 @@ export class ManagedModel implements FleetModel {
 			this.#scaleUpTimer = undefined;
 		}
 
-		if (live.length > min && this.#traffic.inflight === 0) {
+		// Never while one restarts or loads: the replicas dropped could be the only ones serving.
+		if (live.length > min && this.#traffic.inflight === 0 && live.every(replica => replica.state === 'ready')) {
 			const since = Math.max(this.#traffic.lastEndedAt, this.#scaledAt);
 			this.#scaleDownTimer ??= clock.setTimeout(() => {
 				this.#scaleDownTimer = undefined;
-				const extra = this.#replicas.filter(replica => replica.live).length - this.#config.replicas.min;
-				if (this.#state === 'ready' && this.#traffic.inflight === 0 && extra > 0) {
+				const live = this.#replicas.filter(replica => replica.live);
+				const extra = live.length - this.#config.replicas.min;
+				if (this.#state === 'ready' && this.#traffic.inflight === 0 && extra > 0 && live.every(replica => replica.state === 'ready')) {
 					void this.#removeReplicas(extra, `no requests for ${formatDuration(scaleDownAfterMs)}`);
 				}
 			}, Math.max(0, since + scaleDownAfterMs - clock.now()));

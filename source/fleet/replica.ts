@@ -115,6 +115,16 @@ export class Replica {
 		}
 	}
 
+	/** Bumped at every start and stop: what a replica was doing when someone decided about it. */
+	get generation(): number {
+		return this.#generation;
+	}
+
+	/** Resolves once its last backend's processes are gone and its port is free. */
+	async gone(): Promise<void> {
+		return this.#teardown;
+	}
+
 	/** Ends its backend, if any runs; resolves once its processes are gone and its port is free. */
 	async stop(reason: string): Promise<void> {
 		this.#generation++;
@@ -125,7 +135,8 @@ export class Replica {
 
 		const retired = this.#retire();
 		if (this.#state !== 'stopped') {
-			this.#setState('stopped', reason);
+			this.#setState('stopping', reason);
+			this.#stoppedWhen(retired, reason);
 		}
 
 		await retired;
@@ -228,12 +239,20 @@ export class Replica {
 		}
 
 		const loading = this.#state === 'loading';
+		const draining = this.#state === 'draining';
 		const reason = this.withLogTail(`${this.#describe()} ${info.description} ${loading ? 'while loading' : 'while serving'}.`);
 		const port = this.#port;
 		const next = ++this.#generation;
 		this.#clearTimer();
 		// The leader is gone; what it started may take a moment longer.
 		const retired = this.#retire();
+		if (draining) {
+			// It was being stopped anyway: an end, not a crash.
+			this.#setState('stopping', reason);
+			this.#stoppedWhen(retired, reason);
+			return;
+		}
+
 		const lostPortRace = loading && port !== undefined && config.port === undefined
 			&& this.#portRaces < maxPortRaces && /address already in use|EADDRINUSE/i.test(reason);
 		if (!lostPortRace) {
@@ -279,8 +298,19 @@ export class Replica {
 
 		this.#generation++;
 		this.#clearTimer();
-		this.#setState('stopped', reason);
+		this.#setState('stopping', reason);
+		this.#stoppedWhen(this.#teardown, reason);
 		this.owner.ended(this, reason, whileLoading);
+	}
+
+	/** `stopped` once `retired` resolves, unless it was started (or stopped) again meanwhile. */
+	#stoppedWhen(retired: Promise<void>, reason: string): void {
+		const generation = this.#generation;
+		void retired.then(() => {
+			if (generation === this.#generation && this.#state === 'stopping') {
+				this.#setState('stopped', reason);
+			}
+		});
 	}
 
 	/** This replica's CUDA_VISIBLE_DEVICES slice under `config`. */
