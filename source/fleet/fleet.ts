@@ -105,6 +105,8 @@ export class Fleet {
 	readonly #base = new Map<string, ModelConfig>();
 	/** The last config applied: its [defaults] and switch command make ad-hoc models. */
 	#config: Config;
+	/** stopAll was called: switchboard is shutting down, and nothing starts any more. */
+	#closed = false;
 
 	constructor(config: Config, options: FleetOptions) {
 		const clock = options.clock ?? systemClock;
@@ -126,7 +128,9 @@ export class Fleet {
 			logDir: config.server.logDir,
 			quiesce: options.quiesce,
 			busyBackends: options.busyBackends,
-			admit: async model => this.#choices.pin(model.name) !== 'off' && this.#groups.admit(model),
+			// A removed model only finishes its requests; after stopAll, a start would outlive switchboard.
+			admit: async model => !this.#closed && this.#models.get(model.name) === model
+				&& this.#choices.pin(model.name) !== 'off' && this.#groups.admit(model),
 			allocatePort: async (model: ModelConfig) => {
 				// One search at a time: replicas starting together would all find the same free port.
 				const allocation = this.#portSearch.then(async () => {
@@ -155,6 +159,9 @@ export class Fleet {
 		this.events.on(event => {
 			if (event.type === 'model.state') {
 				this.#groups.changed(event.model, event.state);
+			} else if (event.type === 'backend.state' && event.state === 'stopped') {
+				// Its processes are gone: the GPU a leaving model held is free now.
+				this.#groups.changed();
 			}
 		});
 	}
@@ -334,7 +341,14 @@ export class Fleet {
 		}
 
 		return (async () => {
+			const stops = model.stops;
 			await model.stop('restarted by the operator');
+			if (!this.#startStands(model, stops)) {
+				// Stopped again, removed or shut down meanwhile: the newer order wins, and the group is not kept for it.
+				this.#groups.release(model);
+				return 'not started';
+			}
+
 			return this.#startAndWait(model);
 		})();
 	}
@@ -401,7 +415,11 @@ export class Fleet {
 			name,
 			outcome: (async () => {
 				if (replaced) {
+					const stops = existing.stops;
 					await existing.stop('switched to another spec');
+					if (!this.#startStands(existing, stops)) {
+						return 'not started';
+					}
 				}
 
 				return this.switchTo(name);
@@ -440,6 +458,7 @@ export class Fleet {
 
 	/** Stops every backend, those of removed models still draining too; used on shutdown. */
 	async stopAll(reason: string): Promise<void> {
+		this.#closed = true;
 		this.#groups.cancelAll();
 		const draining = [...this.#draining.values()];
 		for (const drain of draining) {
@@ -533,7 +552,11 @@ export class Fleet {
 	/** Starts the model, and resolves with how the start ended: its next state other than loading. */
 	async #startAndWait(model: ManagedModel): Promise<StartOutcome> {
 		if (model.state === 'draining') {
+			const stops = model.stops;
 			await model.stop('stopping before a start');
+			if (!this.#startStands(model, stops)) {
+				return 'not started';
+			}
 		}
 
 		if (model.state === 'ready') {
@@ -562,6 +585,15 @@ export class Fleet {
 		} finally {
 			off();
 		}
+	}
+
+	/**
+	 * Whether a start planned after a stop of the model (asked for when it had had `stopsBefore`
+	 * stops) still stands once that stop is done: not if the model was stopped again since (the newer
+	 * stop wins), if it left the fleet, or if switchboard is shutting down.
+	 */
+	#startStands(model: FleetModel, stopsBefore: number): boolean {
+		return model.stops === stopsBefore + 1 && this.#models.get(model.name) === model && !this.#closed;
 	}
 
 	/**

@@ -109,6 +109,7 @@ export class GroupScheduler {
 		}
 
 		this.#ordered.clear();
+		this.#admitted.clear();
 	}
 
 	/** Whether the model waits for its turn. */
@@ -119,6 +120,13 @@ export class GroupScheduler {
 	/** Keeps the model's group for it while it restarts: nobody else gets the turn between its stop and its start. */
 	keep(model: FleetModel): void {
 		this.#admitted.add(model);
+	}
+
+	/** Its restart will not start it after all (see keep): the group goes to the next in line. */
+	release(model: FleetModel): void {
+		if (this.#admitted.delete(model)) {
+			this.changed();
+		}
 	}
 
 	/**
@@ -147,10 +155,13 @@ export class GroupScheduler {
 		});
 	}
 
-	/** The members holding the group: loading, serving or stopping, or about to load. */
+	/**
+	 * The members holding the group: loading, serving or stopping, about to load, or whose backends'
+	 * processes are not gone yet (a failed model too: its GPU memory is freed only when they are).
+	 */
 	#holders(group: string): FleetModel[] {
 		return [...this.host.models()].filter(model => model.config.group === group && model.config.launcher !== 'static'
-			&& (this.#admitted.has(model) || holdingStates.has(model.state)));
+			&& (this.#admitted.has(model) || holdingStates.has(model.state) || model.leaving));
 	}
 
 	/** Gives turns in order while the group is free; otherwise makes room for the first in line, or waits. */

@@ -288,7 +288,7 @@ describe('model lifecycle', () => {
 		fleet.demand('m');
 		await settle();
 		instances[0]!.becomeReady();
-		await fleet.stopAll('test');
+		await fleet.stop('m');
 		fleet.demand('m');
 		await settle();
 		assert.equal(instances[1]!.spec.port, 8101);

@@ -166,7 +166,7 @@ describe('Fleet.apply', () => {
 		assert.equal(model.state, 'ready');
 		assert.equal(model.servedName, 'org/a-v1', 'requests keep the name the running backend serves');
 		assert.equal(model.config.maxQueue, 5, 'the rest applies at once');
-		await fleet.stopAll('test');
+		await fleet.stop('a');
 		assert.equal(model.servedName, 'org/a-v2');
 		await ready('a');
 		assert.deepEqual(instances[1]!.spec.command, ['vllm', 'serve', 'org/a-v2', '--host', '127.0.0.1', '--port', '8101']);
