@@ -78,3 +78,40 @@ export const defaultSwitchCommand: readonly string[] = ['vllm', 'serve'];
  * so a switch replaces the running model, as aic-vllm-proxy's does.
  */
 export const commandLineGroup = 'default';
+
+/**
+ * A local model that runs `command` with every other setting at its default: what a [[models]]
+ * entry of only a name and a command gives, and what the flags start from.
+ */
+export function defaultLocalModel(name: string, servedName: string | undefined, command: string[]): ModelConfig {
+	// In the order of ModelConfig: reloads report changed settings in this order.
+	return {
+		name,
+		servedName,
+		aliases: [],
+		launcher: 'local',
+		command,
+		backends: [],
+		host: defaultModelSettings.host,
+		port: undefined,
+		portBase: defaultModelSettings.portBase,
+		pingPath: defaultModelSettings.pingPath,
+		idleTimeoutMs: defaultModelSettings.idleTimeoutMs,
+		group: undefined,
+		minResidencyMs: defaultModelSettings.minResidencyMs,
+		startupTimeoutMs: defaultModelSettings.startupTimeoutMs,
+		stopGraceMs: defaultModelSettings.stopGraceMs,
+		maxQueue: defaultModelSettings.maxQueue,
+		maxWaitMs: defaultModelSettings.startupTimeoutMs,
+		onCold: defaultModelSettings.onCold,
+		capacity: defaultCapacity,
+		replicas: {...defaultReplicas},
+		gpus: [],
+		gpusPerReplica: 0,
+		maxCrashes: defaultModelSettings.maxCrashes,
+		crashWindowMs: defaultModelSettings.crashWindowMs,
+		drainTimeoutMs: defaultModelSettings.drainTimeoutMs,
+		routing: {...defaultRouting},
+		env: {},
+	};
+}

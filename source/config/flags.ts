@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {declaredModelName, resolveExecutable, servedModelName} from '../launchers/command.js';
-import {commandLineGroup, defaultCapacity, defaultHealth, defaultHost, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultReplicas, defaultRouting, defaultSwitchCommand} from './defaults.js';
+import {commandLineGroup, defaultHealth, defaultHost, defaultLocalModel, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultSwitchCommand} from './defaults.js';
 import {ConfigError} from './errors.js';
 import type {Config, LogLevel, ModelConfig} from './types.js';
 import {checked, defaultLogDir, defaultStateDir, readAdminKeys, readApiKeys, readCommand, readDuration, readLogLevel, readSize} from './values.js';
@@ -89,33 +89,14 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 
 	const startupTimeoutMs = duration('--startup-timeout', flags.startupTimeout);
 	const model: ModelConfig = {
-		name: servedModelName(command),
-		servedName: declaredModelName(command),
-		aliases: [],
-		launcher: 'local',
-		command,
-		backends: [],
-		host: defaultModelSettings.host,
+		...defaultLocalModel(servedModelName(command), declaredModelName(command), command),
 		port: targetPort,
-		portBase: defaultModelSettings.portBase,
 		pingPath: flags.pingPath,
 		idleTimeoutMs: duration('--idle-timeout', flags.idleTimeout, {zeroMeans: 'never'}),
 		group: commandLineGroup,
-		minResidencyMs: defaultModelSettings.minResidencyMs,
 		startupTimeoutMs,
-		stopGraceMs: defaultModelSettings.stopGraceMs,
 		maxQueue,
 		maxWaitMs: flags.maxWait === undefined ? startupTimeoutMs : duration('--max-wait', flags.maxWait),
-		onCold: defaultModelSettings.onCold,
-		capacity: defaultCapacity,
-		replicas: {...defaultReplicas},
-		gpus: [],
-		gpusPerReplica: 0,
-		maxCrashes: defaultModelSettings.maxCrashes,
-		crashWindowMs: defaultModelSettings.crashWindowMs,
-		drainTimeoutMs: defaultModelSettings.drainTimeoutMs,
-		routing: {...defaultRouting},
-		env: {},
 	};
 	return {
 		server: {

@@ -1,4 +1,4 @@
-import {defaultCapacity, defaultHealth, defaultHost, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultReplicas, defaultRouting, defaultSwitchCommand} from '../../source/config/defaults.js';
+import {defaultCapacity, defaultHealth, defaultHost, defaultLocalModel, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultPort, defaultSwitchCommand} from '../../source/config/defaults.js';
 import type {Config, ModelConfig} from '../../source/config/types.js';
 import type {ExitInfo, InstanceListener, Launch, LaunchSpec} from '../../source/launchers/types.js';
 
@@ -36,36 +36,7 @@ export function fakeLauncher(instances: FakeInstance[]): Launch {
 
 /** A model switchboard runs as `vllm serve <name>`, with the settings a config file that names only its command would give it. */
 export function localModel(name: string, overrides: Partial<ModelConfig> = {}): ModelConfig {
-	return {
-		name,
-		servedName: name,
-		aliases: [],
-		launcher: 'local',
-		command: ['vllm', 'serve', name],
-		backends: [],
-		host: defaultModelSettings.host,
-		port: undefined,
-		portBase: defaultModelSettings.portBase,
-		pingPath: defaultModelSettings.pingPath,
-		idleTimeoutMs: defaultModelSettings.idleTimeoutMs,
-		group: undefined,
-		minResidencyMs: defaultModelSettings.minResidencyMs,
-		startupTimeoutMs: defaultModelSettings.startupTimeoutMs,
-		stopGraceMs: defaultModelSettings.stopGraceMs,
-		maxQueue: defaultModelSettings.maxQueue,
-		maxWaitMs: defaultModelSettings.startupTimeoutMs,
-		onCold: defaultModelSettings.onCold,
-		capacity: defaultCapacity,
-		replicas: {...defaultReplicas},
-		gpus: [],
-		gpusPerReplica: 0,
-		maxCrashes: defaultModelSettings.maxCrashes,
-		crashWindowMs: defaultModelSettings.crashWindowMs,
-		drainTimeoutMs: defaultModelSettings.drainTimeoutMs,
-		routing: {...defaultRouting},
-		env: {},
-		...overrides,
-	};
+	return {...defaultLocalModel(name, name, ['vllm', 'serve', name]), ...overrides};
 }
 
 /** A model served by servers switchboard does not run, at these URLs. */
