@@ -1,5 +1,6 @@
 import {defaultCapacity, defaultHealth, defaultHost, defaultLocalModel, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultPort, defaultSwitchCommand} from '../../source/config/defaults.js';
 import type {Config, ModelConfig} from '../../source/config/types.js';
+import {Fleet, type FleetOptions} from '../../source/fleet/fleet.js';
 import type {ExitInfo, InstanceListener, Launch, LaunchSpec} from '../../source/launchers/types.js';
 
 /** A backend that runs nothing: the test says when it is ready or exits. */
@@ -32,6 +33,28 @@ export function fakeLauncher(instances: FakeInstance[]): Launch {
 		instances.push(instance);
 		return instance;
 	};
+}
+
+/**
+ * A Fleet that runs FakeInstances (each added to `instances`), in front of a data plane with
+ * nothing in flight, taking the lowest free port from each model's own; `options` replace any of that.
+ */
+export function fakeFleet(config: Config, instances: FakeInstance[], options: Partial<FleetOptions> = {}): Fleet {
+	return new Fleet(config, {
+		launch: fakeLauncher(instances),
+		quiesce: async () => true,
+		busyBackends: async () => [],
+		async findPort(model, taken) {
+			let port = model.port ?? model.portBase;
+			while (taken.has(port)) {
+				port++;
+			}
+
+			return port;
+		},
+		portInUse: async () => false,
+		...options,
+	});
 }
 
 /** A model switchboard runs as `vllm serve <name>`, with the settings a config file that names only its command would give it. */

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import {beforeEach, describe, it} from 'node:test';
 import type {ModelConfig} from '../../source/config/types.js';
-import {Fleet, OperatorError} from '../../source/fleet/fleet.js';
+import {type Fleet, OperatorError} from '../../source/fleet/fleet.js';
 import {memoryStore, type PreferenceStore} from '../../source/fleet/preferences.js';
 import {FakeClock, settle} from '../helpers/fake-clock.js';
-import {fakeLauncher, FakeInstance, fleetConfig, localModel, staticModel} from '../helpers/fleet.js';
+import {fakeFleet, FakeInstance, fleetConfig, localModel, staticModel} from '../helpers/fleet.js';
 
 const second = 1000;
 const minute = 60 * second;
@@ -20,21 +20,10 @@ describe('exclusive groups', () => {
 	let store: PreferenceStore;
 
 	function build(...models: ModelConfig[]): void {
-		fleet = new Fleet(fleetConfig(...models), {
+		fleet = fakeFleet(fleetConfig(...models), instances, {
 			clock,
-			launch: fakeLauncher(instances),
-			quiesce: async () => true,
 			busyBackends: async urls => holdDrains ? urls : [],
 			preferences: store,
-			findPort: async (_model, taken) => {
-				let port = 8101;
-				while (taken.has(port)) {
-					port++;
-				}
-
-				return port;
-			},
-			portInUse: async () => false,
 		});
 		fleet.events.on(event => {
 			if (event.type === 'model.state') {
@@ -317,11 +306,8 @@ describe('ad-hoc models', () => {
 		const base = fleetConfig(localModel('configured', {group: 'gpu0'}));
 		// The switch command must exist: node stands in for vllm.
 		const config = {...base, server: {...base.server, switchCommand: [process.execPath, 'serve']}, defaults: {...base.defaults, group: 'gpu0'}};
-		const build = () => new Fleet(config, {
+		const build = () => fakeFleet(config, instances, {
 			clock,
-			launch: fakeLauncher(instances),
-			quiesce: async () => true,
-			busyBackends: async () => [],
 			preferences: store,
 			findPort: async () => 8101 + instances.length,
 		});

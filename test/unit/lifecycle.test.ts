@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import {beforeEach, describe, it} from 'node:test';
 import type {ModelConfig} from '../../source/config/types.js';
 import type {FleetEvent} from '../../source/fleet/events.js';
-import {Fleet} from '../../source/fleet/fleet.js';
+import type {Fleet} from '../../source/fleet/fleet.js';
 import {FakeClock, settle} from '../helpers/fake-clock.js';
-import {FakeInstance, fleetConfig, localModel} from '../helpers/fleet.js';
+import {fakeFleet, FakeInstance, fleetConfig, localModel} from '../helpers/fleet.js';
 
 const minute = 60_000;
 
@@ -18,15 +18,9 @@ describe('model lifecycle', () => {
 	let fleet: Fleet;
 
 	function build(overrides: Partial<ModelConfig> = {}): void {
-		fleet = new Fleet(fleetConfig(localModel('m', overrides)), {
+		fleet = fakeFleet(fleetConfig(localModel('m', overrides)), instances, {
 			clock,
-			launch(spec, listener) {
-				const instance = new FakeInstance(spec, listener);
-				instances.push(instance);
-				return instance;
-			},
 			quiesce: async () => quiesceAnswer,
-			busyBackends: async () => [],
 			findPort: async (model, taken) => {
 				let port = model.portBase;
 				while (taken.has(port) || foreignPorts.has(port)) {
@@ -265,14 +259,11 @@ describe('model lifecycle', () => {
 	it('a launch that throws fails the start instead of crashing', async () => {
 		build();
 		const config = fleetConfig(localModel('m'));
-		fleet = new Fleet({...config, server: {...config.server, logDir: '/nowhere'}}, {
+		fleet = fakeFleet({...config, server: {...config.server, logDir: '/nowhere'}}, instances, {
 			clock,
 			launch() {
 				throw new Error('ENOTDIR: not a directory');
 			},
-			quiesce: async () => true,
-			busyBackends: async () => [],
-			findPort: async () => 8101,
 		});
 		fleet.events.on(event => {
 			events.push(event);

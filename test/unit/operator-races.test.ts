@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import {beforeEach, describe, it} from 'node:test';
 import type {ModelConfig} from '../../source/config/types.js';
-import {Fleet} from '../../source/fleet/fleet.js';
+import type {Fleet} from '../../source/fleet/fleet.js';
 import {GroupScheduler} from '../../source/fleet/groups.js';
 import type {FleetModel, ModelState} from '../../source/fleet/model.js';
 import {FakeClock, settle} from '../helpers/fake-clock.js';
-import {FakeInstance, fleetConfig, localModel} from '../helpers/fleet.js';
+import {fakeFleet, FakeInstance, fleetConfig, localModel} from '../helpers/fleet.js';
 
 const minute = 60_000;
 
@@ -19,7 +19,7 @@ describe('operator verbs racing each other', () => {
 	const releases: Array<() => void> = [];
 
 	function build(...models: ModelConfig[]): void {
-		fleet = new Fleet(fleetConfig(...models), {
+		fleet = fakeFleet(fleetConfig(...models), instances, {
 			clock,
 			launch(spec, listener) {
 				const instance = new FakeInstance(spec, listener);
@@ -35,18 +35,8 @@ describe('operator verbs racing each other', () => {
 				instances.push(instance);
 				return instance;
 			},
-			quiesce: async () => true,
 			// Every backend has a request in flight until finishRequests says otherwise.
 			busyBackends: async urls => urls.filter(url => !finished.has(url)),
-			findPort: async (_model, taken) => {
-				let port = 8101;
-				while (taken.has(port)) {
-					port++;
-				}
-
-				return port;
-			},
-			portInUse: async () => false,
 		});
 	}
 

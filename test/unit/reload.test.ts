@@ -7,13 +7,13 @@ import {pino} from 'pino';
 import {ConfigError} from '../../source/config/errors.js';
 import type {Config, ModelConfig} from '../../source/config/types.js';
 import type {FleetEvent} from '../../source/fleet/events.js';
-import {drainTimeoutMs, Fleet} from '../../source/fleet/fleet.js';
+import {drainTimeoutMs, type Fleet} from '../../source/fleet/fleet.js';
 import {describeReload, watchConfig} from '../../source/reload.js';
 import {saveAsEditorsDo} from '../helpers/files.js';
 import {until} from '../helpers/switchboard-process.js';
 import {FakeClock, settle} from '../helpers/fake-clock.js';
 // Under the short names the tests below read well with: config(local('a'), fixed('s', urls)).
-import {FakeInstance, fleetConfig as config, localModel as local, staticModel as fixed} from '../helpers/fleet.js';
+import {fakeFleet, FakeInstance, fleetConfig as config, localModel as local, staticModel as fixed} from '../helpers/fleet.js';
 
 const minute = 60_000;
 
@@ -26,26 +26,11 @@ describe('Fleet.apply', () => {
 	let fleet: Fleet;
 
 	function build(...models: ModelConfig[]): void {
-		fleet = new Fleet(config(...models), {
+		fleet = fakeFleet(config(...models), instances, {
 			clock,
-			launch(spec, listener) {
-				const instance = new FakeInstance(spec, listener);
-				instances.push(instance);
-				return instance;
-			},
 			quiesce: async model => new Promise(resolve => {
 				quiesces.push({model, answer: resolve});
 			}),
-			busyBackends: async () => [],
-			findPort: async (model, taken) => {
-				let port = model.port ?? model.portBase;
-				while (taken.has(port)) {
-					port++;
-				}
-
-				return port;
-			},
-			portInUse: async () => false,
 		});
 		fleet.events.on(event => {
 			events.push(event);

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import {beforeEach, describe, it} from 'node:test';
 import type {ModelConfig, ReplicaConfig} from '../../source/config/types.js';
 import {defaultReplicas} from '../../source/config/defaults.js';
-import {Fleet} from '../../source/fleet/fleet.js';
+import type {Fleet} from '../../source/fleet/fleet.js';
 import {FakeClock, settle} from '../helpers/fake-clock.js';
-import {FakeInstance, fleetConfig, localModel} from '../helpers/fleet.js';
+import {fakeFleet, FakeInstance, fleetConfig, localModel} from '../helpers/fleet.js';
 
 const second = 1000;
 const minute = 60 * second;
@@ -17,23 +17,9 @@ describe('replicas', () => {
 	let fleet: Fleet;
 
 	function build(replicas: Partial<ReplicaConfig>, overrides: Partial<ModelConfig> = {}): void {
-		fleet = new Fleet(fleetConfig(localModel('m', {replicas: {...defaultReplicas, ...replicas}, capacity: 2, ...overrides})), {
+		fleet = fakeFleet(fleetConfig(localModel('m', {replicas: {...defaultReplicas, ...replicas}, capacity: 2, ...overrides})), instances, {
 			clock,
-			launch(spec, listener) {
-				const instance = new FakeInstance(spec, listener);
-				instances.push(instance);
-				return instance;
-			},
-			quiesce: async () => true,
 			busyBackends: async urls => urls.filter(url => busy.has(url)),
-			findPort: async (model, taken) => {
-				let port = model.portBase;
-				while (taken.has(port)) {
-					port++;
-				}
-
-				return port;
-			},
 		});
 	}
 
@@ -189,123 +175,86 @@ describe('replicas', () => {
 		await clock.advance(1 * second);
 		assert.equal(instances.length, 3);
 	});
-});
 
-describe('replicas being stopped', () => {
-	let clock: FakeClock;
-	let instances: FakeInstance[];
-	let busy: Set<string>;
-	let fleet: Fleet;
+	describe('being stopped', () => {
+		/** Two replicas ready, the second added under load. */
+		async function twoReady(): Promise<void> {
+			fleet.demand('m');
+			await settle();
+			instances[0]!.becomeReady();
+			load(20);
+			await clock.advance(30 * second);
+			instances[1]!.becomeReady();
+		}
 
-	function build(replicas: Partial<ReplicaConfig>, overrides: Partial<ModelConfig> = {}): void {
-		fleet = new Fleet(fleetConfig(localModel('m', {replicas: {...defaultReplicas, ...replicas}, capacity: 2, idleTimeoutMs: 0, ...overrides})), {
-			clock,
-			launch(spec, listener) {
-				const instance = new FakeInstance(spec, listener);
-				instances.push(instance);
-				return instance;
-			},
-			quiesce: async () => true,
-			busyBackends: async urls => urls.filter(url => busy.has(url)),
-			findPort: async (model, taken) => {
-				let port = model.portBase;
-				while (taken.has(port)) {
-					port++;
-				}
-
-				return port;
-			},
+		it('a replica that exits while it drains is not a crash, and its slot is not stopped again once reused', async () => {
+			build({min: 1, max: 2, scaleDownAfterMs: 1 * minute}, {idleTimeoutMs: 0});
+			await twoReady();
+			busy.add('http://127.0.0.1:8102');
+			load(0);
+			await clock.advance(1 * minute);
+			assert.deepEqual(model().snapshot().replicas.map(replica => replica.state), ['ready', 'draining']);
+			instances[1]!.exit({description: 'was killed by SIGTERM'});
+			await clock.advance(5 * second);
+			assert.equal(model().snapshot().crashes, 0);
+			assert.equal(instances.length, 2, 'not restarted');
+			load(20);
+			await clock.advance(30 * second);
+			assert.equal(instances.length, 3, 'scaled up again into the freed slot');
+			assert.equal(instances[2]!.spec.port, 8102);
+			fleet.activity([], [{url: 'http://127.0.0.1:8102', inflight: 0}]);
+			await settle();
+			assert.equal(instances[2]!.stopped, false, 'the old drain does not reach the new backend');
 		});
-	}
 
-	const model = () => fleet.get('m')!;
-	const load = (inflight: number) => {
-		fleet.activity([{model: 'm', inflight, queued: 0, lastEndedAt: clock.now(), lastArrivedAt: clock.now(), requests: 1, errors: 0}]);
-	};
-
-	/** Two replicas ready, the second added under load. */
-	async function twoReady(): Promise<void> {
-		fleet.demand('m');
-		await settle();
-		instances[0]!.becomeReady();
-		load(20);
-		await clock.advance(30 * second);
-		instances[1]!.becomeReady();
-	}
-
-	beforeEach(() => {
-		clock = new FakeClock();
-		instances = [];
-		busy = new Set();
-	});
-
-	it('a replica that exits while it drains is not a crash, and its slot is not stopped again once reused', async () => {
-		build({min: 1, max: 2, scaleDownAfterMs: 1 * minute});
-		await twoReady();
-		busy.add('http://127.0.0.1:8102');
-		load(0);
-		await clock.advance(1 * minute);
-		assert.deepEqual(model().snapshot().replicas.map(replica => replica.state), ['ready', 'draining']);
-		instances[1]!.exit({description: 'was killed by SIGTERM'});
-		await clock.advance(5 * second);
-		assert.equal(model().snapshot().crashes, 0);
-		assert.equal(instances.length, 2, 'not restarted');
-		load(20);
-		await clock.advance(30 * second);
-		assert.equal(instances.length, 3, 'scaled up again into the freed slot');
-		assert.equal(instances[2]!.spec.port, 8102);
-		fleet.activity([], [{url: 'http://127.0.0.1:8102', inflight: 0}]);
-		await settle();
-		assert.equal(instances[2]!.stopped, false, 'the old drain does not reach the new backend');
-	});
-
-	it('does not drop replicas while one of them restarts', async () => {
-		build({min: 1, max: 2, scaleDownAfterMs: 1 * minute});
-		await twoReady();
-		instances[0]!.exit({description: 'was killed by SIGKILL'});
-		load(0);
-		await clock.advance(500);
-		await clock.advance(2 * minute);
-		assert.equal(instances[1]!.stopped, false, 'the only ready replica keeps serving');
-		assert.ok(model().backends().length > 0);
-	});
-
-	it('a stop without draining cuts a draining stop short and leaves no timer behind', async () => {
-		build({min: 2, max: 2});
-		fleet.demand('m');
-		await settle();
-		instances[0]!.becomeReady();
-		instances[1]!.becomeReady();
-		busy.add('http://127.0.0.1:8101');
-		const draining = model().stop('operator');
-		await settle();
-		assert.equal(instances[0]!.stopped, false);
-		await fleet.stopAll('shutdown');
-		await draining;
-		assert.ok(instances.every(instance => instance.stopped));
-		assert.equal(clock.pending, 0);
-	});
-
-	it('a failed model counts as leaving until its processes are gone, and a stop waits for them', async () => {
-		build({min: 1, max: 1}, {startupTimeoutMs: minute});
-		fleet.demand('m');
-		await settle();
-		let finish!: () => void;
-		instances[0]!.stop = async () => new Promise(resolve => {
-			finish = resolve;
+		it('does not drop replicas while one of them restarts', async () => {
+			build({min: 1, max: 2, scaleDownAfterMs: 1 * minute}, {idleTimeoutMs: 0});
+			await twoReady();
+			instances[0]!.exit({description: 'was killed by SIGKILL'});
+			load(0);
+			await clock.advance(500);
+			await clock.advance(2 * minute);
+			assert.equal(instances[1]!.stopped, false, 'the only ready replica keeps serving');
+			assert.ok(model().backends().length > 0);
 		});
-		await clock.advance(minute);
-		assert.equal(model().state, 'failed');
-		assert.equal(model().leaving, true);
-		let stopped = false;
-		void model().stop('shutdown', {drain: false}).then(() => {
-			stopped = true;
+
+		it('a stop without draining cuts a draining stop short and leaves no timer behind', async () => {
+			build({min: 2, max: 2}, {idleTimeoutMs: 0});
+			fleet.demand('m');
+			await settle();
+			instances[0]!.becomeReady();
+			instances[1]!.becomeReady();
+			busy.add('http://127.0.0.1:8101');
+			const draining = model().stop('operator');
+			await settle();
+			assert.equal(instances[0]!.stopped, false);
+			await fleet.stopAll('shutdown');
+			await draining;
+			assert.ok(instances.every(instance => instance.stopped));
+			assert.equal(clock.pending, 0);
 		});
-		await settle();
-		assert.equal(stopped, false);
-		finish();
-		await settle();
-		assert.equal(stopped, true);
-		assert.equal(model().leaving, false);
+
+		it('a failed model counts as leaving until its processes are gone, and a stop waits for them', async () => {
+			build({min: 1, max: 1}, {startupTimeoutMs: minute, idleTimeoutMs: 0});
+			fleet.demand('m');
+			await settle();
+			let finish!: () => void;
+			instances[0]!.stop = async () => new Promise(resolve => {
+				finish = resolve;
+			});
+			await clock.advance(minute);
+			assert.equal(model().state, 'failed');
+			assert.equal(model().leaving, true);
+			let stopped = false;
+			void model().stop('shutdown', {drain: false}).then(() => {
+				stopped = true;
+			});
+			await settle();
+			assert.equal(stopped, false);
+			finish();
+			await settle();
+			assert.equal(stopped, true);
+			assert.equal(model().leaving, false);
+		});
 	});
 });
