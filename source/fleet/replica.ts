@@ -127,19 +127,11 @@ export class Replica {
 
 	/** Ends its backend, if any runs; resolves once its processes are gone and its port is free. */
 	async stop(reason: string): Promise<void> {
-		this.#generation++;
-		this.#clearTimer();
 		if (this.#instance) {
 			this.#log(`switchboard: stopping ${this.#describe()} (${reason})`);
 		}
 
-		const retired = this.#retire();
-		if (this.#state !== 'stopped') {
-			this.#setState('stopping', reason);
-			this.#stoppedWhen(retired, reason);
-		}
-
-		await retired;
+		await this.#halt(reason);
 	}
 
 	snapshot(): ReplicaSnapshot {
@@ -157,7 +149,7 @@ export class Replica {
 	}
 
 	/** The reason, followed by this start's last log lines (an earlier run's last words would mislead). */
-	withLogTail(message: string): string {
+	#withLogTail(message: string): string {
 		const tail = this.logs.tail(logLinesInErrors, this.#logStart).filter(line => !/^switchboard: (starting|stopping|restarting) /.test(line));
 		return tail.length === 0 ? message : `${message} Last log lines:\n${tail.join('\n')}`;
 	}
@@ -191,7 +183,7 @@ export class Replica {
 		this.#logStart = this.logs.position;
 		this.#log(`switchboard: starting ${this.#describe()} on port ${port}${gpus.length > 0 ? ` with CUDA_VISIBLE_DEVICES=${gpus.join(',')}` : ''}: ${this.#command.join(' ')}`);
 		this.#timer = context.clock.setTimeout(() => {
-			void this.#failStart(generation, `did not become ready within ${formatDuration(config.startupTimeoutMs)}`);
+			this.#end(generation, this.#withLogTail(`${this.#describe()} did not become ready within ${formatDuration(config.startupTimeoutMs)}.`), true);
 		}, config.startupTimeoutMs);
 		try {
 			this.#instance = context.launch({
@@ -239,29 +231,27 @@ export class Replica {
 		}
 
 		const loading = this.#state === 'loading';
-		const draining = this.#state === 'draining';
-		const reason = this.withLogTail(`${this.#describe()} ${info.description} ${loading ? 'while loading' : 'while serving'}.`);
+		const reason = this.#withLogTail(`${this.#describe()} ${info.description} ${loading ? 'while loading' : 'while serving'}.`);
 		const port = this.#port;
+		if (this.#state === 'draining') {
+			// It was being stopped anyway: an end, not a crash.
+			void this.#halt(reason);
+		} else if (loading && port !== undefined && config.port === undefined && this.#portRaces < maxPortRaces && /address already in use|EADDRINUSE/i.test(reason)) {
+			this.#retryPort(config, port, reason);
+		} else {
+			this.#end(generation, reason, loading);
+		}
+	}
+
+	/**
+	 * Another process may have bound the port between our check and our backend's bind (two
+	 * switchboards starting at once on one node): if the port is still taken once ours is gone, try another.
+	 */
+	#retryPort(config: ModelConfig, port: number, reason: string): void {
 		const next = ++this.#generation;
 		this.#clearTimer();
 		// The leader is gone; what it started may take a moment longer.
 		const retired = this.#retire();
-		if (draining) {
-			// It was being stopped anyway: an end, not a crash.
-			this.#setState('stopping', reason);
-			this.#stoppedWhen(retired, reason);
-			return;
-		}
-
-		const lostPortRace = loading && port !== undefined && config.port === undefined
-			&& this.#portRaces < maxPortRaces && /address already in use|EADDRINUSE/i.test(reason);
-		if (!lostPortRace) {
-			this.#end(next, reason, loading);
-			return;
-		}
-
-		// Another process bound the port between our check and our backend's bind (two switchboards
-		// starting at once on one node): if the port is still taken once ours is gone, try another.
 		const {context} = this.owner;
 		void retired.then(async () => context.portInUse(config.host, port)).then(taken => {
 			if (next !== this.#generation) {
@@ -279,38 +269,34 @@ export class Replica {
 		});
 	}
 
-	async #failStart(generation: number, why: string): Promise<void> {
-		if (generation !== this.#generation) {
-			return;
-		}
-
-		const next = ++this.#generation;
-		const retired = this.#retire();
-		this.#end(next, this.withLogTail(`${this.#describe()} ${why}.`), true);
-		await retired;
-	}
-
-	/** It is down for good unless its model starts it again. */
+	/** It ended without being asked to, and is down for good unless its model starts it again. */
 	#end(generation: number, reason: string, whileLoading: boolean): void {
 		if (generation !== this.#generation) {
 			return;
 		}
 
-		this.#generation++;
-		this.#clearTimer();
-		this.#setState('stopping', reason);
-		this.#stoppedWhen(this.#teardown, reason);
+		void this.#halt(reason);
 		this.owner.ended(this, reason, whileLoading);
 	}
 
-	/** `stopped` once `retired` resolves, unless it was started (or stopped) again meanwhile. */
-	#stoppedWhen(retired: Promise<void>, reason: string): void {
-		const generation = this.#generation;
-		void retired.then(() => {
-			if (generation === this.#generation && this.#state === 'stopping') {
-				this.#setState('stopped', reason);
-			}
-		});
+	/**
+	 * Ends its backend, if any, and whatever was planned for it: `stopping` at once, `stopped` once its
+	 * processes are gone and its port is free (unless it was started again meanwhile).
+	 */
+	async #halt(reason: string): Promise<void> {
+		const generation = ++this.#generation;
+		this.#clearTimer();
+		const retired = this.#retire();
+		if (this.#state !== 'stopped') {
+			this.#setState('stopping', reason);
+			void retired.then(() => {
+				if (generation === this.#generation && this.#state === 'stopping') {
+					this.#setState('stopped', reason);
+				}
+			});
+		}
+
+		return retired;
 	}
 
 	/** This replica's CUDA_VISIBLE_DEVICES slice under `config`. */
