@@ -10,7 +10,7 @@ import {formatDuration} from '../util/duration.js';
 import {adHocConfig, adHocName} from './ad-hoc.js';
 import {FleetEvents} from './events.js';
 import {GroupScheduler} from './groups.js';
-import {ManagedModel, type BackendTraffic, type FleetModel, type ModelContext, type ModelSnapshot, type ModelState} from './model.js';
+import {isUp, ManagedModel, type BackendTraffic, type FleetModel, type ModelContext, type ModelSnapshot, type ModelState} from './model.js';
 import {memoryStore, OperatorChoices, type AdHocModel, type ModelPreferences, type Pin, type PreferenceStore} from './preferences.js';
 import {StaticModel} from './static-model.js';
 
@@ -336,14 +336,12 @@ export class Fleet {
 		const model = this.#managed(name);
 		this.#refuseIfHeld(model);
 		this.#choose(name, {pin: this.#choices.pin(name) === 'on' ? 'on' : undefined});
-		if (model.state === 'loading' || model.state === 'ready') {
+		if (isUp(model.state)) {
 			this.#groups.keep(model);
 		}
 
 		return (async () => {
-			const stops = model.stops;
-			await model.stop('restarted by the operator');
-			if (!this.#startStands(model, stops)) {
+			if (!await this.#stopBeforeStart(model, 'restarted by the operator')) {
 				// Stopped again, removed or shut down meanwhile: the newer order wins, and the group is not kept for it.
 				this.#groups.release(model);
 				return 'not started';
@@ -415,9 +413,7 @@ export class Fleet {
 			name,
 			outcome: (async () => {
 				if (replaced) {
-					const stops = existing.stops;
-					await existing.stop('switched to another spec');
-					if (!this.#startStands(existing, stops)) {
+					if (!await this.#stopBeforeStart(existing, 'switched to another spec')) {
 						return 'not started';
 					}
 				}
@@ -522,7 +518,7 @@ export class Fleet {
 	#pinnedHolder(model: FleetModel): FleetModel | undefined {
 		const {group} = model.config;
 		return group === undefined ? undefined : this.models.find(other => other !== model && other.config.group === group
-			&& this.#choices.pin(other.name) === 'on' && (other.state === 'loading' || other.state === 'ready'));
+			&& this.#choices.pin(other.name) === 'on' && isUp(other.state));
 	}
 
 	/** A plain start cannot displace a pinned member of the group: it would wait in vain. */
@@ -542,7 +538,7 @@ export class Fleet {
 		}
 
 		this.#choose(model.name, {pin: this.#choices.pin(model.name) === 'on' ? 'on' : undefined});
-		if (model.state !== 'loading' && model.state !== 'ready') {
+		if (!isUp(model.state)) {
 			this.#groups.order(model);
 		}
 
@@ -552,9 +548,7 @@ export class Fleet {
 	/** Starts the model, and resolves with how the start ended: its next state other than loading. */
 	async #startAndWait(model: ManagedModel): Promise<StartOutcome> {
 		if (model.state === 'draining') {
-			const stops = model.stops;
-			await model.stop('stopping before a start');
-			if (!this.#startStands(model, stops)) {
+			if (!await this.#stopBeforeStart(model, 'stopping before a start')) {
 				return 'not started';
 			}
 		}
@@ -588,11 +582,13 @@ export class Fleet {
 	}
 
 	/**
-	 * Whether a start planned after a stop of the model (asked for when it had had `stopsBefore`
-	 * stops) still stands once that stop is done: not if the model was stopped again since (the newer
-	 * stop wins), if it left the fleet, or if switchboard is shutting down.
+	 * Stops the model for a start that follows, and says whether that start still stands once the
+	 * stop is done: not if the model was stopped again since (the newer stop wins), if it left the
+	 * fleet, or if switchboard is shutting down.
 	 */
-	#startStands(model: FleetModel, stopsBefore: number): boolean {
+	async #stopBeforeStart(model: FleetModel, reason: string): Promise<boolean> {
+		const stopsBefore = model.stops;
+		await model.stop(reason);
 		return model.stops === stopsBefore + 1 && this.#models.get(model.name) === model && !this.#closed;
 	}
 

@@ -1,6 +1,6 @@
 import type {Clock, Timer} from '../util/clock.js';
 import {formatDuration} from '../util/duration.js';
-import type {FleetModel} from './model.js';
+import {isUp, type FleetModel} from './model.js';
 
 /** What the scheduler needs of the fleet around it. */
 export interface GroupHost {
@@ -204,7 +204,7 @@ export class GroupScheduler {
 		const wanted = first.model.name;
 		if (first.ordered) {
 			for (const holder of holders) {
-				if (holder.state === 'loading' || holder.state === 'ready') {
+				if (isUp(holder.state)) {
 					this.host.evict(holder, `stopped by the operator to switch group ${group} to ${wanted}`);
 				}
 			}

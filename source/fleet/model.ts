@@ -1,6 +1,6 @@
 import {changedSettings, startSettings} from '../config/changes.js';
 import type {ModelConfig} from '../config/types.js';
-import {substitute} from '../launchers/command.js';
+import type {BackendActivity, ModelActivity} from '../dataplane/protocol.js';
 import type {Launch} from '../launchers/types.js';
 import type {Clock, Timer} from '../util/clock.js';
 import {formatDuration} from '../util/duration.js';
@@ -14,6 +14,11 @@ import {Replica, type ReplicaOwner, type ReplicaSnapshot} from './replica.js';
  * one replica is; `loading` again while its only replica restarts after a crash.
  */
 export type ModelState = 'stopped' | 'loading' | 'ready' | 'draining' | 'failed';
+
+/** Loading or ready: it runs, or is about to. */
+export function isUp(state: ModelState): boolean {
+	return state === 'loading' || state === 'ready';
+}
 
 /** What a model needs from the fleet around it. */
 export interface ModelContext {
@@ -37,21 +42,10 @@ export interface ModelContext {
 }
 
 /** A backend's requests in flight, as the data plane last reported them. */
-export interface BackendTraffic {
-	url: string;
-	inflight: number;
-}
+export type BackendTraffic = Pick<BackendActivity, 'url' | 'inflight'>;
 
 /** The data plane's counters for a model, as last reported. */
-export interface ModelTraffic {
-	inflight: number;
-	/** Of those in flight, held until the model is ready. */
-	queued: number;
-	requests: number;
-	errors: number;
-	lastArrivedAt: number;
-	lastEndedAt: number;
-}
+export type ModelTraffic = Omit<ModelActivity, 'model'>;
 
 /** A model no request has reached yet. */
 export const noTraffic: Readonly<ModelTraffic> = {inflight: 0, queued: 0, requests: 0, errors: 0, lastArrivedAt: 0, lastEndedAt: 0};
@@ -308,7 +302,7 @@ export class ManagedModel implements FleetModel {
 			return this.#stopping;
 		}
 
-		if (this.#state !== 'loading' && this.#state !== 'ready') {
+		if (!isUp(this.#state)) {
 			// Failed: what it ran may still be leaving.
 			await Promise.all(this.#replicas.map(async replica => replica.gone()));
 			return;
@@ -329,7 +323,7 @@ export class ManagedModel implements FleetModel {
 			port: first?.port,
 			url: first?.url,
 			logPath: first?.logPath ?? this.#lastLogPath(),
-			command: first ? this.#command(first) : [],
+			command: first?.command ?? [],
 			startedAt: this.#startedAt,
 			readyAt: this.#readyAt,
 			idleTimeoutMs: this.#config.idleTimeoutMs,
@@ -347,7 +341,7 @@ export class ManagedModel implements FleetModel {
 			return;
 		}
 
-		if (this.#state === 'loading' || this.#state === 'ready') {
+		if (isUp(this.#state)) {
 			return;
 		}
 
@@ -484,7 +478,7 @@ export class ManagedModel implements FleetModel {
 	}
 
 	#replicaEnded(replica: Replica, reason: string, whileLoading: boolean): void {
-		if (this.#state !== 'loading' && this.#state !== 'ready') {
+		if (!isUp(this.#state)) {
 			// Stopping anyway.
 			return;
 		}
@@ -525,7 +519,7 @@ export class ManagedModel implements FleetModel {
 	/** Adds a replica when the queue stays long, drops those above `min` when requests stop. */
 	#scale(): void {
 		const {min, max, scaleUpQueue, scaleUpAfterMs, scaleDownAfterMs} = this.#config.replicas;
-		const live = this.#replicas.filter(replica => replica.live);
+		const live = this.#live();
 		if (this.#state !== 'ready' || this.#stopping) {
 			this.#clearScaleTimers();
 			return;
@@ -550,7 +544,7 @@ export class ManagedModel implements FleetModel {
 		if (this.#wantsReplica(live)) {
 			this.#scaleUpTimer ??= clock.setTimeout(() => {
 				this.#scaleUpTimer = undefined;
-				if (this.#wantsReplica(this.#replicas.filter(replica => replica.live))) {
+				if (this.#wantsReplica(this.#live())) {
 					this.#log(`switchboard: adding a replica to ${this.name}: more than ${scaleUpQueue} requests per replica waited for ${formatDuration(scaleUpAfterMs)}`);
 					void this.#addReplica();
 				}
@@ -560,21 +554,33 @@ export class ManagedModel implements FleetModel {
 			this.#scaleUpTimer = undefined;
 		}
 
-		// Never while one restarts or loads: the replicas dropped could be the only ones serving.
-		if (live.length > min && this.#traffic.inflight === 0 && live.every(replica => replica.state === 'ready')) {
+		if (this.#spare(live) > 0) {
 			const since = Math.max(this.#traffic.lastEndedAt, this.#scaledAt);
 			this.#scaleDownTimer ??= clock.setTimeout(() => {
 				this.#scaleDownTimer = undefined;
-				const live = this.#replicas.filter(replica => replica.live);
-				const extra = live.length - this.#config.replicas.min;
-				if (this.#state === 'ready' && this.#traffic.inflight === 0 && extra > 0 && live.every(replica => replica.state === 'ready')) {
-					void this.#removeReplicas(extra, `no requests for ${formatDuration(scaleDownAfterMs)}`);
+				const spare = this.#spare(this.#live());
+				if (spare > 0) {
+					void this.#removeReplicas(spare, `no requests for ${formatDuration(scaleDownAfterMs)}`);
 				}
 			}, Math.max(0, since + scaleDownAfterMs - clock.now()));
 		} else if (this.#scaleDownTimer) {
 			clock.clearTimeout(this.#scaleDownTimer);
 			this.#scaleDownTimer = undefined;
 		}
+	}
+
+	/** Its replicas that are loading, ready or restarting. */
+	#live(): Replica[] {
+		return this.#replicas.filter(replica => replica.live);
+	}
+
+	/**
+	 * How many replicas above min may go now: none while a request runs, nor while one restarts or
+	 * loads (those dropped could be the only ones serving).
+	 */
+	#spare(live: Replica[]): number {
+		const idle = this.#state === 'ready' && this.#traffic.inflight === 0 && live.every(replica => replica.state === 'ready');
+		return idle ? Math.max(0, live.length - this.#config.replicas.min) : 0;
 	}
 
 	/** More requests per replica than it serves at once plus `scale_up_queue`, and room for one more that is not already coming. */
@@ -590,7 +596,7 @@ export class ManagedModel implements FleetModel {
 
 	/** Drains and stops the `count` live replicas with the highest indexes. */
 	async #removeReplicas(count: number, reason: string): Promise<void> {
-		const leaving = this.#replicas.filter(replica => replica.live).slice(-count);
+		const leaving = this.#live().slice(-count);
 		this.#scaledAt = this.context.clock.now();
 		this.#log(`switchboard: stopping ${leaving.length} replica${leaving.length === 1 ? '' : 's'} of ${this.name} (${reason})`);
 		await this.#retireReplicas(leaving, reason, true);
@@ -641,12 +647,6 @@ export class ManagedModel implements FleetModel {
 	#log(line: string): void {
 		this.logs.push(line);
 		this.context.events.emit({type: 'log', model: this.name, line, at: this.context.clock.now()});
-	}
-
-	/** The command line a replica runs (the snapshot keeps its port). */
-	#command(replica: ReplicaSnapshot): string[] {
-		const launched = this.#launched ?? this.#config;
-		return replica.port === undefined ? launched.command : substitute(launched.command, launched.host, replica.port);
 	}
 
 	/** The log file of the most recent start, once every replica has stopped. */

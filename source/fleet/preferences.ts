@@ -39,8 +39,8 @@ export interface PreferenceStore {
 export const noPreferences: Preferences = {models: new Map(), adHoc: []};
 
 /** Keeps preferences for this run only (tests, programs that embed the fleet). */
-export function memoryStore(initial: Preferences = noPreferences): PreferenceStore {
-	let current = initial;
+export function memoryStore(): PreferenceStore {
+	let current = noPreferences;
 	return {
 		load: () => current,
 		save(preferences) {

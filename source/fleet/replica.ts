@@ -21,6 +21,8 @@ export interface ReplicaSnapshot {
 	port: number | undefined;
 	url: string | undefined;
 	logPath: string | undefined;
+	/** The command line it runs (its port filled in). */
+	command: string[];
 	/** CUDA_VISIBLE_DEVICES, when the model lists GPUs. */
 	gpus: string[];
 	startedAt: number | undefined;
@@ -142,6 +144,7 @@ export class Replica {
 			port: this.#port,
 			url: this.#instance?.url,
 			logPath: this.#logPath,
+			command: this.#command,
 			gpus: this.#gpus(this.#config),
 			startedAt: this.#startedAt,
 			readyAt: this.#readyAt,
