@@ -5,6 +5,7 @@ import {EventFeed} from './admin/event-feed.js';
 import {handleAdmin} from './admin/router.js';
 import {DataPlaneBridge} from './dataplane/bridge.js';
 import type {ModelRoute} from './dataplane/protocol.js';
+import type {FleetEvent} from './fleet/events.js';
 import {Fleet, type ReloadSummary} from './fleet/fleet.js';
 import type {LogRing} from './fleet/log-ring.js';
 import type {FleetModel} from './fleet/model.js';
@@ -96,53 +97,64 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 		telemetry.watch(fleet.models.flatMap(model => model.backends().map(backend => ({model: model.name, url: backend.url, pingPath: model.config.pingPath}))));
 	};
 
-	fleet.events.on(event => {
-		if (event.type === 'log') {
-			fleetLog.debug({model: event.model, line: event.line}, backendOutput);
-			return;
-		}
+	const logEvent = (event: FleetEvent): void => {
+		switch (event.type) {
+			case 'log': {
+				fleetLog.debug({model: event.model, line: event.line}, backendOutput);
+				break;
+			}
 
-		if (event.type === 'backend.health') {
-			return;
-		}
+			case 'model.retired': {
+				fleetLog.info({model: event.model, reason: event.reason}, 'removed model stopped and forgotten');
+				break;
+			}
 
-		if (event.type === 'model.retired') {
-			fleetLog.info({model: event.model, reason: event.reason}, 'removed model stopped and forgotten');
-			watchBackends();
-			return;
-		}
+			case 'backend.state': {
+				const fields = {model: event.model, replica: event.replica, state: event.state, url: event.url, reason: event.reason};
+				if (event.state === 'restarting') {
+					fleetLog.warn(fields, 'backend crashed; restarting it');
+				} else if ((fleet.get(event.model)?.config.replicas.max ?? 1) > 1) {
+					// Replicas come and go while the model stays ready: these lines are how scaling shows.
+					fleetLog.info(fields, `replica ${event.state}`);
+				} else {
+					fleetLog.debug(fields, `backend ${event.state}`);
+				}
 
-		if (event.type === 'backend.state') {
-			const fields = {model: event.model, replica: event.replica, state: event.state, url: event.url, reason: event.reason};
-			if (event.state === 'restarting') {
-				fleetLog.warn(fields, 'backend crashed; restarting it');
-			} else if ((fleet.get(event.model)?.config.replicas.max ?? 1) > 1) {
-				// Replicas come and go while the model stays ready: these lines are how scaling shows.
-				fleetLog.info(fields, `replica ${event.state}`);
-			} else {
-				fleetLog.debug(fields, `backend ${event.state}`);
+				break;
+			}
+
+			case 'model.state': {
+				const fields = {model: event.model, state: event.state, previous: event.previous, reason: event.reason};
+				if (event.state === 'failed') {
+					fleetLog.error(fields, 'model failed');
+				} else {
+					fleetLog.info(fields, `model ${event.state}`);
+				}
+
+				break;
+			}
+
+			default: {
+				// backend.health is logged by the telemetry's callback; added/updated/removed by the reload.
+				break;
 			}
 		}
+	};
 
-		if (event.type !== 'model.state') {
-			// Added, removed or reconfigured: the routing table changes now, before the fleet asks
-			// the data plane whether a removed model's last requests are done (see Fleet.apply).
-			bridge?.routes(routes());
-			watchBackends();
+	fleet.events.on(event => {
+		logEvent(event);
+		if (event.type === 'log' || event.type === 'backend.health') {
 			return;
+		}
+
+		// The routing table changes now, before the fleet asks the data plane whether a removed
+		// model's last requests are done (see Fleet.apply); a retired model is out of it already.
+		if (event.type !== 'model.retired') {
+			bridge?.routes(routes());
 		}
 
 		watchBackends();
-
-		const fields = {model: event.model, state: event.state, previous: event.previous, reason: event.reason};
-		if (event.state === 'failed') {
-			fleetLog.error(fields, 'model failed');
-		} else {
-			fleetLog.info(fields, `model ${event.state}`);
-		}
-
-		bridge?.routes(routes());
-		if (event.state === 'failed' && event.reason) {
+		if (event.type === 'model.state' && event.state === 'failed' && event.reason) {
 			bridge?.failWaiters(event.model, event.reason);
 		}
 	});

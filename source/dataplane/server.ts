@@ -113,7 +113,14 @@ export class DataPlane implements RequestHost {
 			}
 
 			case 'busy-backends': {
-				const busy = message.urls.filter(url => (this.#upstreams.get(url)?.inflight ?? 0) > 0 || [...this.#retiring].some(upstream => upstream.url === url && upstream.inflight > 0));
+				const retiring = new Set<string>();
+				for (const upstream of this.#retiring) {
+					if (upstream.inflight > 0) {
+						retiring.add(upstream.url);
+					}
+				}
+
+				const busy = message.urls.filter(url => (this.#upstreams.get(url)?.inflight ?? 0) > 0 || retiring.has(url));
 				this.post({type: 'busy-backends', id: message.id, urls: busy});
 				break;
 			}

@@ -1,5 +1,5 @@
 import {readdirSync, readFileSync, readlinkSync} from 'node:fs';
-import {processStat} from './process-group.js';
+import {groupMembers} from './process-group.js';
 
 const listenState = '0A';
 
@@ -13,13 +13,7 @@ export function listenerInGroup(port: number, group: number): boolean | undefine
 		return undefined;
 	}
 
-	for (const pid of readdirSync('/proc')) {
-		if (/^\d+$/.test(pid) && processStat(pid)?.group === group && holdsSocket(pid, inodes)) {
-			return true;
-		}
-	}
-
-	return false;
+	return groupMembers(group)?.some(({pid}) => holdsSocket(pid, inodes)) ?? false;
 }
 
 function listeningInodes(port: number): Set<string> | undefined {

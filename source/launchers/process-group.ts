@@ -11,17 +11,23 @@ export function groupAlive(group: number): boolean {
 		return false;
 	}
 
+	const members = groupMembers(group);
+	// No /proc (macOS): the signal test is all there is.
+	return members === undefined || members.some(member => member.state !== 'Z');
+}
+
+/** The processes of a process group, from /proc; undefined without one. */
+export function groupMembers(group: number): Array<{pid: string; state: string}> | undefined {
 	let pids: string[];
 	try {
 		pids = readdirSync('/proc').filter(name => /^\d+$/.test(name));
 	} catch {
-		// No /proc (macOS): the signal test is all there is.
-		return true;
+		return undefined;
 	}
 
-	return pids.some(pid => {
+	return pids.flatMap(pid => {
 		const stat = processStat(pid);
-		return stat !== undefined && stat.group === group && stat.state !== 'Z';
+		return stat !== undefined && stat.group === group ? [{pid, state: stat.state}] : [];
 	});
 }
 

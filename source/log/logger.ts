@@ -24,18 +24,20 @@ const hiddenKeys = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'componen
  * process.stdout would hop through the main thread), in batches (see LogSink).
  */
 export function createLogger(options: LoggerOptions): Logger {
-	const sink = options.json ? new LogSink(1) : new LogSink(1, line => formatHuman(JSON.parse(line) as Record<string, unknown>));
 	const {recent} = options;
 	if (!recent) {
-		return pino({level: options.level, base: undefined}, sink);
+		return pino({level: options.level, base: undefined}, options.json ? new LogSink(1) : new LogSink(1, line => formatHuman(JSON.parse(line) as Record<string, unknown>)));
 	}
 
+	// Each line is read and made readable once, for stdout and the ring alike.
+	const sink = new LogSink(1);
 	const tee: DestinationStream & Pick<LogSink, 'flush'> = {
 		write(line: string) {
-			sink.write(line);
 			const entry = JSON.parse(line) as Record<string, unknown>;
+			const human = formatHuman(entry);
+			sink.write(options.json ? line : human);
 			if (entry['msg'] !== backendOutput) {
-				recent.push(formatHuman(entry).trimEnd());
+				recent.push(human.trimEnd());
 			}
 		},
 		flush(callback?: (error?: Error) => void) {
