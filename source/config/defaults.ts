@@ -5,6 +5,9 @@ import type {HealthConfig, LogLevel, ModelConfig, ReplicaConfig, RoutingConfig} 
  * from here, so `switchboard -- <command>` and a switchboard.toml that leaves a setting out agree.
  */
 
+/** squeue is asked this often while a SLURM job starts, five times less often while all are stable. */
+export const defaultSlurmPollMs = 2000;
+
 /** The proxy's port. */
 export const defaultPort = 8100;
 
@@ -90,6 +93,7 @@ export function defaultLocalModel(name: string, servedName: string | undefined, 
 		servedName,
 		aliases: [],
 		launcher: 'local',
+		slurm: undefined,
 		command,
 		backends: [],
 		host: defaultModelSettings.host,

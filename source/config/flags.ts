@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {declaredModelName, resolveExecutable, servedModelName} from '../launchers/command.js';
-import {commandLineGroup, defaultHealth, defaultHost, defaultLocalModel, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultSwitchCommand} from './defaults.js';
+import {commandLineGroup, defaultHealth, defaultHost, defaultLocalModel, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultSlurmPollMs, defaultSwitchCommand} from './defaults.js';
 import {ConfigError} from './errors.js';
 import type {Config, LogLevel, ModelConfig} from './types.js';
 import {checked, defaultLogDir, defaultStateDir, readAdminKeys, readApiKeys, readCommand, readDuration, readLogLevel, readSize} from './values.js';
@@ -111,6 +111,7 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 			logKeep: defaultLogKeep,
 			logMaxBytes: defaultLogMaxBytes,
 			stateDir: path.resolve(flags.stateDir ?? defaultStateDir(env)),
+			slurmPollMs: defaultSlurmPollMs,
 			switchCommand: switchCommandFlag(flags.switchCommand),
 			maxBodyBytes: maxBodySizeFlag(flags.maxBodySize),
 			logLevel,

@@ -1,7 +1,7 @@
 import {statSync} from 'node:fs';
 import path from 'node:path';
 import {declaredModelName, resolveExecutable} from '../launchers/command.js';
-import {defaultCapacity, defaultHealth, defaultHost, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultReplicas, defaultRouting, defaultSwitchCommand} from './defaults.js';
+import {defaultCapacity, defaultHealth, defaultHost, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultReplicas, defaultRouting, defaultSlurmPollMs, defaultSwitchCommand} from './defaults.js';
 import {describeIssues, readConfigText} from './config-source.js';
 import {ConfigError} from './errors.js';
 import {keyPath} from './key-path.js';
@@ -117,6 +117,7 @@ function resolveServer(server: NonNullable<ConfigFile['server']>, file: string, 
 		logKeep: server.log_keep ?? defaultLogKeep,
 		logMaxBytes: server.log_max_size ?? defaultLogMaxBytes,
 		stateDir: server.state_dir === undefined ? defaultStateDir(env) : resolvePath(server.state_dir, file, env),
+		slurmPollMs: defaultSlurmPollMs,
 		switchCommand: server.switch_command ?? [...defaultSwitchCommand],
 		maxBodyBytes: server.max_body_size ?? defaultMaxBodyBytes,
 		logLevel: server.log_level ?? defaultLogLevel,
@@ -161,6 +162,7 @@ function resolveModel(model: ModelEntry, defaults: ModelSettings): ModelConfig {
 		servedName: setting('served_name') ?? declaredModelName(command),
 		aliases: model.aliases ?? [],
 		launcher: setting('launcher') ?? (model.backends ? 'static' : 'local'),
+		slurm: undefined,
 		command,
 		backends: (model.backends ?? []).map(backend => ({url: backend.url, capacity: backend.capacity ?? setting('capacity') ?? defaultCapacity})),
 		host: setting('host') ?? defaultModelSettings.host,

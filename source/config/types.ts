@@ -18,8 +18,10 @@ export interface ServerConfig {
 	logKeep: number;
 	/** A running backend's log file is copied to `<file>.1` and emptied when it grows past this many bytes. */
 	logMaxBytes: number;
-	/** Where operator choices (pins, idle timeouts set through the API, ad-hoc models) are kept across restarts. */
+	/** Where operator choices (pins, idle timeouts set through the API, ad-hoc models) and the SLURM jobs switchboard owns are kept across restarts. */
 	stateDir: string;
+	/** How often squeue is asked about switchboard's SLURM jobs while one is starting (five times slower while all are stable). */
+	slurmPollMs: number;
 	/** What `POST /switch {model_spec}` runs: this, then the spec's words (default `vllm serve`). */
 	switchCommand: string[];
 	/** Largest request body the proxy accepts, in bytes. */
@@ -92,6 +94,45 @@ export interface ReplicaConfig {
 	scaleDownAfterMs: number;
 }
 
+/** sbatch's resource options for a model's jobs; those unset are left to the cluster's defaults. */
+export interface SbatchArgs {
+	partition: string | undefined;
+	/** As `--gres` takes it: "gpu:1", "gpu:a100:2". */
+	gres: string | undefined;
+	mem: string | undefined;
+	/** The time limit, as sbatch reads it: "4:00:00", "1-00:00:00". */
+	time: string | undefined;
+	qos: string | undefined;
+	account: string | undefined;
+	/** Further sbatch arguments, word by word: ["--constraint=a100", "--exclusive"]. */
+	extra: string[];
+}
+
+/** Where the job opens its SSH reverse tunnel to: switchboard's host, as the compute node reaches it. */
+export interface TunnelConfig {
+	user: string;
+	host: string;
+	/** sshd's port on `host`. */
+	sshPort: number;
+}
+
+/** How a `slurm` model's backends run: one SLURM job per replica, reached directly or through an SSH reverse tunnel. */
+export interface SlurmConfig {
+	/** Arguments of `sbatch --parsable` (used unless `srunCommand` is set). */
+	sbatch: SbatchArgs;
+	/** Run under this srun command instead of sbatch (llm-proxy-ondemand's --srun-cmd), e.g. ["srun", "--mem=30G", "--gres=gpu:1"]. */
+	srunCommand: string[] | undefined;
+	/**
+	 * `direct`: the compute node's address and port are routable from switchboard's host;
+	 * `tunnel`: the job runs `ssh -N -R` back to `tunnel` and switchboard reaches it on its own loopback.
+	 */
+	reach: 'direct' | 'tunnel';
+	/** Set when `reach` is `tunnel`. */
+	tunnel: TunnelConfig | undefined;
+	/** A ready job with less than this left of its time limit is replaced by a fresh one; 0 = never. */
+	renewBeforeMs: number;
+}
+
 export interface ModelConfig {
 	/** The name clients use and switchboard shows. */
 	name: string;
@@ -99,8 +140,10 @@ export interface ModelConfig {
 	servedName: string | undefined;
 	/** Other names clients may use for this model. */
 	aliases: string[];
-	/** `local`: switchboard runs `command`; `static`: servers someone else runs, at `backends`. */
-	launcher: 'local' | 'static';
+	/** `local`: switchboard runs `command`; `slurm`: it runs `command` as a SLURM job; `static`: servers someone else runs, at `backends`. */
+	launcher: 'local' | 'slurm' | 'static';
+	/** How a `slurm` model's jobs are submitted and reached; undefined for the other launchers. */
+	slurm: SlurmConfig | undefined;
 	/** The server command, with optional `{host}` and `{port}` placeholders (empty for static). */
 	command: string[];
 	/** The servers of a static model (empty for local). */

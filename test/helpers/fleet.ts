@@ -81,6 +81,7 @@ export function fleetConfig(...models: ModelConfig[]): Config {
 			logKeep: defaultLogKeep,
 			logMaxBytes: defaultLogMaxBytes,
 			stateDir: '/tmp/switchboard-test-state',
+			slurmPollMs: 2000,
 			switchCommand: [...defaultSwitchCommand],
 			maxBodyBytes: defaultMaxBodyBytes,
 			logLevel: defaultLogLevel,
