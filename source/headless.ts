@@ -4,7 +4,7 @@ import type {ConfigOrigin} from './config/from-cli.js';
 import type {Config} from './config/types.js';
 import {LogRing} from './fleet/log-ring.js';
 import {stateFile} from './fleet/state-file.js';
-import {localLauncher} from './launchers/local.js';
+import {launchers} from './launchers/launch.js';
 import {Reaper} from './launchers/reaper.js';
 import {createLogger, type Logger} from './log/logger.js';
 import {watchConfig} from './reload.js';
@@ -30,9 +30,19 @@ export async function runHeadless(config: Config, origin?: ConfigOrigin): Promis
 	const reaper = new Reaper(Math.max(...config.models.map(model => model.stopGraceMs)), reason => {
 		logger.warn({reason}, 'the watchdog that stops backends if switchboard dies has ended; stop switchboard with Ctrl-C or SIGTERM so it can stop them itself');
 	});
+	const {launch, recoverJobs} = launchers({
+		reaper,
+		logs: {keep: config.server.logKeep, maxBytes: config.server.logMaxBytes},
+		stateDir: config.server.stateDir,
+		slurmPollMs: config.server.slurmPollMs,
+		log(level, message) {
+			logger.child({component: 'slurm'})[level](message);
+		},
+	});
 	let switchboard: Switchboard;
 	try {
-		switchboard = await startSwitchboard(config, logger, localLauncher(reaper, {keep: config.server.logKeep, maxBytes: config.server.logMaxBytes}), ownLog, preferences);
+		const adopt = await recoverJobs(config.models);
+		switchboard = await startSwitchboard(config, logger, {launch, ownLog, preferences, adopt});
 	} catch (error) {
 		reaper.dismiss();
 		throw error;

@@ -10,6 +10,7 @@ import {Fleet, type ReloadSummary} from './fleet/fleet.js';
 import type {LogRing} from './fleet/log-ring.js';
 import type {FleetModel} from './fleet/model.js';
 import type {PreferenceStore} from './fleet/preferences.js';
+import type {JobRecord} from './launchers/slurm/job-ledger.js';
 import type {Launch} from './launchers/types.js';
 import {backendOutput, type Logger} from './log/logger.js';
 import {PrometheusExporter} from './metrics/exporter.js';
@@ -35,16 +36,25 @@ export interface ReloadReport extends ReloadSummary {
 	server: Array<keyof ServerConfig>;
 }
 
+/** What switchboard runs with besides its config. */
+export interface SwitchboardParts {
+	launch: Launch;
+	/** The recent lines of switchboard's own log (see createLogger). */
+	ownLog: LogRing;
+	/** The operator's choices (the state file); by default, this run only. */
+	preferences?: PreferenceStore | undefined;
+	/** SLURM jobs an earlier run left running, to take over before the first request (see recoverJobs). */
+	adopt?: readonly JobRecord[] | undefined;
+}
+
 /** How often the data plane reports traffic (idle timers and stats read it). */
 const statsIntervalMs = 250;
 
 /**
  * Wires config → fleet → data plane: the fleet's state becomes the data plane's routing table,
- * and the data plane's demand and activity become fleet commands. `ownLog` holds the recent lines
- * `logger` wrote (see createLogger), served as switchboard's own log. `preferences` keeps the
- * operator's choices (the state file; by default, this run only); models pinned on start now.
+ * and the data plane's demand and activity become fleet commands. Models pinned on start now.
  */
-export async function startSwitchboard(config: Config, logger: Logger, launch: Launch, ownLog: LogRing, preferences?: PreferenceStore): Promise<Switchboard> {
+export async function startSwitchboard(config: Config, logger: Logger, {launch, ownLog, preferences, adopt = []}: SwitchboardParts): Promise<Switchboard> {
 	let bridge: DataPlaneBridge | undefined;
 	const clock = systemClock;
 	const fleet = new Fleet(config, {
@@ -113,8 +123,8 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 				const fields = {model: event.model, replica: event.replica, state: event.state, url: event.url, reason: event.reason};
 				if (event.state === 'restarting') {
 					fleetLog.warn(fields, 'backend crashed; restarting it');
-				} else if ((fleet.get(event.model)?.config.replicas.max ?? 1) > 1) {
-					// Replicas come and go while the model stays ready: these lines are how scaling shows.
+				} else if (event.state === 'queued' || (fleet.get(event.model)?.config.replicas.max ?? 1) > 1 || fleet.get(event.model)?.config.launcher === 'slurm') {
+					// Replicas come and go while the model stays ready: these lines are how scaling shows (and a job's wait in the queue).
 					fleetLog.info(fields, `replica ${event.state}`);
 				} else {
 					fleetLog.debug(fields, `backend ${event.state}`);
@@ -183,6 +193,10 @@ export async function startSwitchboard(config: Config, logger: Logger, launch: L
 			void fleet.stopAll('data plane crashed').finally(() => process.exit(1));
 		},
 	});
+	for (const job of adopt) {
+		fleet.adopt(job);
+	}
+
 	bridge.routes(routes());
 
 	let url: string;

@@ -1,6 +1,7 @@
 import {isDeepStrictEqual} from 'node:util';
 import {changedSettings} from '../config/changes.js';
 import type {Config, ModelConfig} from '../config/types.js';
+import type {JobRecord} from '../launchers/slurm/job-ledger.js';
 import type {Launch} from '../launchers/types.js';
 import {canBind, findFreePort} from '../launchers/ports.js';
 import {resolveExecutable} from '../launchers/command.js';
@@ -145,6 +146,10 @@ export class Fleet {
 				});
 				this.#portSearch = allocation.catch(() => undefined);
 				return allocation;
+			},
+			claimPort: (port: number) => {
+				this.#takenPorts.add(port);
+				return port;
 			},
 			releasePort: (port: number) => {
 				this.#takenPorts.delete(port);
@@ -440,6 +445,14 @@ export class Fleet {
 		this.#base.delete(name);
 		this.#drain(model);
 		return model;
+	}
+
+	/** Takes over a SLURM job an earlier run left running, as a replica of its model; once, when switchboard starts. */
+	adopt(job: JobRecord): void {
+		const model = this.#models.get(job.model);
+		if (model instanceof ManagedModel) {
+			void model.adopt(job);
+		}
 	}
 
 	/** Starts the models the operator pinned on; once, when switchboard starts. */

@@ -1,6 +1,7 @@
 import {changedSettings, startSettings} from '../config/changes.js';
 import type {ModelConfig} from '../config/types.js';
 import type {BackendActivity, ModelActivity} from '../dataplane/protocol.js';
+import type {JobRecord} from '../launchers/slurm/job-ledger.js';
 import type {Launch} from '../launchers/types.js';
 import type {Clock, Timer} from '../util/clock.js';
 import {formatDuration} from '../util/duration.js';
@@ -27,6 +28,8 @@ export interface ModelContext {
 	events: FleetEvents;
 	logDir: string;
 	allocatePort(model: ModelConfig): Promise<number>;
+	/** Marks a port as taken by a backend that already has it (a SLURM job taken over from an earlier run). */
+	claimPort(port: number): number;
 	releasePort(port: number): void;
 	/** Whether some process listens on the port (ours are gone when this is asked). */
 	portInUse(host: string, port: number): Promise<boolean>;
@@ -289,6 +292,20 @@ export class ManagedModel implements FleetModel {
 		await this.#start();
 	}
 
+	/** Runs a SLURM job an earlier switchboard left running as one of its replicas (see recoverJobs). */
+	async adopt(job: JobRecord): Promise<void> {
+		if (!isUp(this.#state)) {
+			this.#launched = this.#config;
+			this.#startedAt = job.submittedAt;
+			this.#readyAt = undefined;
+			this.#scaledAt = this.context.clock.now();
+			this.#setState('loading', `taking over SLURM job ${job.id ?? job.name}`);
+		}
+
+		const replica = this.#freeReplica();
+		await replica.start(this.#launched ?? this.#config, job);
+	}
+
 	async stop(reason: string, options: StopOptions = {}): Promise<void> {
 		this.#stops++;
 		this.#restartAfterStop = false;
@@ -379,15 +396,19 @@ export class ManagedModel implements FleetModel {
 			return;
 		}
 
-		// A slot still stopping is fine: its next start waits for that.
+		this.#scaledAt = this.context.clock.now();
+		await this.#freeReplica().start(launched);
+	}
+
+	/** The free slot with the lowest index, or a new one; a slot still stopping is fine (its next start waits for that). */
+	#freeReplica(): Replica {
 		let replica = this.#replicas.find(candidate => candidate.state === 'stopped' || candidate.state === 'stopping');
 		if (!replica) {
 			replica = new Replica(this.#replicas.length, this.#owner);
 			this.#replicas.push(replica);
 		}
 
-		this.#scaledAt = this.context.clock.now();
-		await replica.start(launched);
+		return replica;
 	}
 
 	async #stop(reason: string, drain: boolean): Promise<void> {

@@ -1,17 +1,20 @@
 import type {ModelConfig} from '../config/types.js';
 import {substitute} from '../launchers/command.js';
 import {backendLogPath} from '../launchers/log-files.js';
-import type {ExitInfo, Instance} from '../launchers/types.js';
+import {jobPortVariable} from '../launchers/slurm/job-script.js';
+import type {JobRecord} from '../launchers/slurm/job-ledger.js';
+import type {ExitInfo, Instance, JobStatus} from '../launchers/types.js';
 import type {Timer} from '../util/clock.js';
 import {formatDuration} from '../util/duration.js';
 import {LogRing} from './log-ring.js';
 import type {ModelContext} from './model.js';
 
 /**
- * One backend of a model: `loading → ready → draining → stopping → stopped`; `restarting` while it
- * waits to be started again after a crash; `stopping` until its processes are gone and its port is free.
+ * One backend of a model: `(queued →) loading → ready → draining → stopping → stopped`; `queued`
+ * while its SLURM job waits for an allocation; `restarting` while it waits to be started again
+ * after a crash; `stopping` until its processes (or its job) are gone and its port is free.
  */
-export type ReplicaState = 'loading' | 'ready' | 'draining' | 'restarting' | 'stopping' | 'stopped';
+export type ReplicaState = 'queued' | 'loading' | 'ready' | 'draining' | 'restarting' | 'stopping' | 'stopped';
 
 export interface ReplicaSnapshot {
 	/** Its place among the model's replicas, from 0; it decides its GPU slice. */
@@ -27,6 +30,8 @@ export interface ReplicaSnapshot {
 	gpus: string[];
 	startedAt: number | undefined;
 	readyAt: number | undefined;
+	/** Its SLURM job, for a backend run as one. */
+	job: JobStatus | undefined;
 }
 
 /** What a replica tells its model. */
@@ -83,18 +88,21 @@ export class Replica {
 
 	/** Up or on its way up: it counts towards the model's replicas. */
 	get live(): boolean {
-		return this.#state === 'loading' || this.#state === 'ready' || this.#state === 'restarting';
+		return this.#state === 'queued' || this.#state === 'loading' || this.#state === 'ready' || this.#state === 'restarting';
 	}
 
-	/** Starts its backend with `config` (the settings the model was started with); resolves once launched. */
-	async start(config: ModelConfig): Promise<void> {
+	/**
+	 * Starts its backend with `config` (the settings the model was started with); resolves once
+	 * launched. With `adopt`, takes over that SLURM job of an earlier run instead.
+	 */
+	async start(config: ModelConfig, adopt?: JobRecord): Promise<void> {
 		this.#clearTimer();
 		const generation = ++this.#generation;
-		this.#startedAt = this.owner.context.clock.now();
+		this.#startedAt = adopt?.submittedAt ?? this.owner.context.clock.now();
 		this.#readyAt = undefined;
 		this.#portRaces = 0;
 		this.#setState('loading', undefined);
-		await this.#launch(config, generation);
+		await this.#launch(config, generation, adopt);
 	}
 
 	/** Waits `delayMs`, then starts again: after a crash, so a crash loop does not spin. */
@@ -148,6 +156,7 @@ export class Replica {
 			gpus: this.#gpus(this.#config),
 			startedAt: this.#startedAt,
 			readyAt: this.#readyAt,
+			job: this.#instance?.job,
 		};
 	}
 
@@ -157,7 +166,7 @@ export class Replica {
 		return tail.length === 0 ? message : `${message} Last log lines:\n${tail.join('\n')}`;
 	}
 
-	async #launch(config: ModelConfig, generation: number): Promise<void> {
+	async #launch(config: ModelConfig, generation: number, adopt?: JobRecord): Promise<void> {
 		const {context} = this.owner;
 		// Never two at once: the previous instance may still be leaving the GPU and the port.
 		await this.#teardown;
@@ -167,7 +176,7 @@ export class Replica {
 
 		let port: number;
 		try {
-			port = await context.allocatePort(config);
+			port = adopt ? context.claimPort(adopt.port) : await context.allocatePort(config);
 		} catch (error) {
 			this.#end(generation, `Cannot start ${this.#describe()}: ${(error as Error).message}`, true);
 			return;
@@ -180,14 +189,18 @@ export class Replica {
 
 		this.#config = config;
 		this.#port = port;
-		this.#command = substitute(config.command, config.host, port);
+		// A SLURM job picks its backend's port on its node.
+		this.#command = substitute(config.command, config.host, config.slurm ? jobPortVariable : port);
 		const gpus = this.#gpus(config);
-		this.#logPath = backendLogPath(context.logDir, this.owner.name, this.#startedAt ?? 0, port);
+		this.#logPath = adopt?.logPath ?? backendLogPath(context.logDir, this.owner.name, this.#startedAt ?? 0, port);
 		this.#logStart = this.logs.position;
-		this.#log(`switchboard: starting ${this.#describe()} on port ${port}${gpus.length > 0 ? ` with CUDA_VISIBLE_DEVICES=${gpus.join(',')}` : ''}: ${this.#command.join(' ')}`);
-		this.#timer = context.clock.setTimeout(() => {
-			this.#end(generation, this.#withLogTail(`${this.#describe()} did not become ready within ${formatDuration(config.startupTimeoutMs)}.`), true);
-		}, config.startupTimeoutMs);
+		if (adopt) {
+			this.#log(`switchboard: taking over SLURM job ${adopt.id ?? adopt.name} of ${this.#describe()}, left running by an earlier switchboard`);
+		} else {
+			this.#log(`switchboard: starting ${this.#describe()} ${config.slurm ? 'as a SLURM job ' : ''}on port ${port}${gpus.length > 0 ? ` with CUDA_VISIBLE_DEVICES=${gpus.join(',')}` : ''}: ${this.#command.join(' ')}`);
+		}
+
+		this.#startTimer(config, generation);
 		try {
 			this.#instance = context.launch({
 				model: this.owner.name,
@@ -199,9 +212,14 @@ export class Replica {
 				env: gpus.length > 0 ? {...config.env, CUDA_VISIBLE_DEVICES: gpus.join(',')} : config.env,
 				logPath: this.#logPath,
 				stopGraceMs: config.stopGraceMs,
+				slurm: config.slurm,
+				adopt,
 			}, {
 				onLog: line => {
 					this.#log(line);
+				},
+				onJob: job => {
+					this.#onJob(generation, config, job);
 				},
 				onReady: () => {
 					this.#onReady(generation);
@@ -217,8 +235,31 @@ export class Replica {
 		}
 	}
 
+	/** The startup timeout counts from the launch, or for a SLURM job from when it runs (not while it waits in the queue). */
+	#startTimer(config: ModelConfig, generation: number): void {
+		this.#clearTimer();
+		this.#timer = this.owner.context.clock.setTimeout(() => {
+			this.#end(generation, this.#withLogTail(`${this.#describe()} did not become ready within ${formatDuration(config.startupTimeoutMs)}.`), true);
+		}, config.startupTimeoutMs);
+	}
+
+	#onJob(generation: number, config: ModelConfig, job: JobStatus): void {
+		if (generation !== this.#generation || (this.#state !== 'loading' && this.#state !== 'queued')) {
+			return;
+		}
+
+		const id = `SLURM job ${job.id ?? job.name}`;
+		if (job.phase === 'waiting') {
+			this.#clearTimer();
+			this.#setState('queued', `${id} is ${job.state.toLowerCase()}${job.reason ? `: ${job.reason}` : ''}`);
+		} else if (job.phase === 'running' && this.#state === 'queued') {
+			this.#startTimer(config, generation);
+			this.#setState('loading', `${id} runs on ${job.node ?? 'its node'}`);
+		}
+	}
+
 	#onReady(generation: number): void {
-		if (generation !== this.#generation || this.#state !== 'loading') {
+		if (generation !== this.#generation || (this.#state !== 'loading' && this.#state !== 'queued')) {
 			return;
 		}
 
@@ -233,8 +274,8 @@ export class Replica {
 			return;
 		}
 
-		const loading = this.#state === 'loading';
-		const reason = this.#withLogTail(`${this.#describe()} ${info.description} ${loading ? 'while loading' : 'while serving'}.`);
+		const loading = this.#state === 'loading' || this.#state === 'queued';
+		const reason = this.#withLogTail(`${this.#describe()} ${info.description} while ${this.#state === 'queued' ? 'queued' : loading ? 'loading' : 'serving'}.`);
 		const port = this.#port;
 		if (this.#state === 'draining') {
 			// It was being stopped anyway: an end, not a crash.

@@ -1,7 +1,8 @@
-import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs';
+import {readFileSync} from 'node:fs';
 import path from 'node:path';
 import {z} from 'zod';
 import {ConfigError} from '../config/errors.js';
+import {writeFileAtomic} from '../util/atomic-file.js';
 import {noPreferences, type PreferenceStore, type Preferences} from './preferences.js';
 
 const modelEntry = z.strictObject({
@@ -73,10 +74,7 @@ export function stateFile(directory: string): PreferenceStore & {path: string} {
 				models: Object.fromEntries([...preferences.models].map(([name, entry]) => [name, {idle_timeout_ms: entry.idleTimeoutMs, pin: entry.pin}])),
 				ad_hoc: preferences.adHoc.map(entry => ({name: entry.name, spec: entry.spec, group: entry.group})),
 			};
-			mkdirSync(directory, {recursive: true});
-			const written = `${file}.${process.pid}.tmp`;
-			writeFileSync(written, JSON.stringify(document, null, '\t') + '\n', {flush: true});
-			renameSync(written, file);
+			writeFileAtomic(file, JSON.stringify(document, null, '\t') + '\n');
 		},
 	};
 }

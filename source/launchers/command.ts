@@ -7,7 +7,7 @@ import type {Logger} from '../log/logger.js';
  * Fills `{host}` and `{port}` in. A command with neither gets `--host H --port P` appended,
  * as vLLM, SGLang and llm-proxy-ondemand expect.
  */
-export function substitute(command: readonly string[], host: string, port: number): string[] {
+export function substitute(command: readonly string[], host: string, port: number | string): string[] {
 	const placeholders = command.some(argument => argument.includes('{port}') || argument.includes('{host}'));
 	if (!placeholders) {
 		return [...command, '--host', host, '--port', String(port)];

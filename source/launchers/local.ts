@@ -1,15 +1,13 @@
 import {spawn} from 'node:child_process';
-import {closeSync, fstatSync, mkdirSync, openSync} from 'node:fs';
-import path from 'node:path';
+import {closeSync} from 'node:fs';
 import {setTimeout as sleep} from 'node:timers/promises';
-import {pruneLogs, type LogLimits} from './log-files.js';
+import {openBackendLog, type LogLimits} from './log-files.js';
 import {LogFollower} from './log-follower.js';
 import {groupAlive} from './process-group.js';
-import {checkReadiness} from './readiness.js';
+import {probeUntilReady} from './readiness.js';
 import type {Reaper} from './reaper.js';
 import type {ExitInfo, Instance, InstanceListener, Launch, LaunchSpec} from './types.js';
 
-const probeIntervalMs = 250;
 const logPollMs = 200;
 
 /**
@@ -36,12 +34,9 @@ class LocalInstance implements Instance {
 	constructor(private readonly spec: LaunchSpec, private readonly listener: InstanceListener, reaper: Reaper, logs: LogLimits, logsInUse: Set<string>) {
 		const host = spec.host.includes(':') ? `[${spec.host}]` : spec.host;
 		this.url = `http://${host}:${spec.port}`;
-		mkdirSync(path.dirname(spec.logPath), {recursive: true});
-		const logFd = openSync(spec.logPath, 'a');
-		const logStart = fstatSync(logFd).size;
-		for (const problem of pruneLogs(spec.logPath, logs.keep, logsInUse)) {
+		const {fd: logFd, start: logStart} = openBackendLog(spec.logPath, logs, logsInUse, problem => {
 			listener.onLog(`switchboard: ${problem}`);
-		}
+		});
 
 		const [file, ...args] = spec.command;
 		// The log file's descriptor goes straight to the child: its output never passes through us.
@@ -51,7 +46,6 @@ class LocalInstance implements Instance {
 			env: {...process.env, ...spec.env},
 		});
 		closeSync(logFd);
-		logsInUse.add(spec.logPath);
 		this.pid = child.pid;
 		if (this.pid !== undefined) {
 			reaper.watch(this.pid);
@@ -92,7 +86,21 @@ class LocalInstance implements Instance {
 		void this.#exited.then(info => {
 			listener.onExit(info);
 		});
-		void this.#probe();
+		void probeUntilReady({
+			url: this.url,
+			port: spec.port,
+			pingPath: spec.pingPath,
+			expectedModel: spec.expectedModel,
+			group: this.pid,
+		}, spec.model, {
+			active: () => this.#running && this.#wanted,
+			onLog: line => {
+				listener.onLog(line);
+			},
+			onReady: () => {
+				listener.onReady();
+			},
+		});
 	}
 
 	async stop(): Promise<void> {
@@ -106,37 +114,6 @@ class LocalInstance implements Instance {
 		}
 
 		await this.#gone;
-	}
-
-	async #probe(): Promise<void> {
-		let warned = false;
-		while (this.#running && this.#wanted) {
-			const readiness = await checkReadiness({
-				url: this.url,
-				port: this.spec.port,
-				pingPath: this.spec.pingPath,
-				expectedModel: this.spec.expectedModel,
-				group: this.pid,
-			});
-			if (readiness.ready) {
-				if (readiness.listedModels) {
-					this.listener.onLog(`switchboard: ${this.spec.model} serves ${readiness.listedModels.join(', ')}, not ${this.spec.expectedModel} as its command suggests; clients should use those names`);
-				}
-
-				if (this.#running && this.#wanted) {
-					this.listener.onReady();
-				}
-
-				return;
-			}
-
-			if (readiness.foreignModels && !warned) {
-				warned = true;
-				this.listener.onLog(`switchboard: port ${this.spec.port} is answered by another process${readiness.foreignModels.length > 0 ? ` (serving ${readiness.foreignModels.join(', ')})` : ''}, not the one switchboard started; waiting for ours`);
-			}
-
-			await sleep(probeIntervalMs);
-		}
 	}
 
 	/** SIGTERM to whatever remains of the group, SIGKILL after the grace period. */

@@ -1,4 +1,4 @@
-import {readdirSync, rmSync, statSync} from 'node:fs';
+import {fstatSync, mkdirSync, openSync, readdirSync, rmSync, statSync} from 'node:fs';
 import path from 'node:path';
 
 /** How much of the backends' logs is kept on disk ([server] log_keep and log_max_size). */
@@ -24,6 +24,23 @@ const startPattern = String.raw`\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d+\.log`;
 export function backendLogPath(directory: string, model: string, startedAt: number, port: number): string {
 	const time = new Date(startedAt).toISOString().replaceAll(':', '-').slice(0, 19);
 	return path.join(directory, `${safeFileName(model)}-${time}-${port}.log`);
+}
+
+/**
+ * Opens a start's log file for appending (its folder made if need be), once the model's oldest
+ * files beyond `limits.keep` are deleted; it is in use from now on. Returns its descriptor and
+ * where this start's lines begin.
+ */
+export function openBackendLog(file: string, limits: LogLimits, inUse: Set<string>, onProblem: (message: string) => void): {fd: number; start: number} {
+	mkdirSync(path.dirname(file), {recursive: true});
+	const fd = openSync(file, 'a');
+	const start = fstatSync(fd).size;
+	for (const problem of pruneLogs(file, limits.keep, inUse)) {
+		onProblem(problem);
+	}
+
+	inUse.add(file);
+	return {fd, start};
 }
 
 /**

@@ -1,3 +1,4 @@
+import {setTimeout as sleep} from 'node:timers/promises';
 import {request} from 'undici';
 import {listenerInGroup} from './port-owner.js';
 
@@ -11,8 +12,42 @@ export interface ReadinessTarget {
 	pingPath: string;
 	/** The name the backend should list in `/v1/models`, when known. */
 	expectedModel: string | undefined;
-	/** The process group of the backend we started. */
-	group: number | undefined;
+	/**
+	 * The process group of the backend we started; `job`: the address came from our own SLURM job,
+	 * so what answers there is ours; undefined: not known.
+	 */
+	group: number | 'job' | undefined;
+}
+
+const probeIntervalMs = 250;
+
+/**
+ * Checks the backend until it is ready, for as long as `active()` holds; then calls `onReady`
+ * (unless it stopped meanwhile). Says once if another process answers on its port.
+ */
+export async function probeUntilReady(target: ReadinessTarget, model: string, watcher: {active(): boolean; onLog(line: string): void; onReady(): void}): Promise<void> {
+	let warned = false;
+	while (watcher.active()) {
+		const readiness = await checkReadiness(target);
+		if (readiness.ready) {
+			if (readiness.listedModels) {
+				watcher.onLog(`switchboard: ${model} serves ${readiness.listedModels.join(', ')}, not ${target.expectedModel} as its command suggests; clients should use those names`);
+			}
+
+			if (watcher.active()) {
+				watcher.onReady();
+			}
+
+			return;
+		}
+
+		if (readiness.foreignModels && !warned) {
+			warned = true;
+			watcher.onLog(`switchboard: port ${target.port} is answered by another process${readiness.foreignModels.length > 0 ? ` (serving ${readiness.foreignModels.join(', ')})` : ''}, not the one switchboard started; waiting for ours`);
+		}
+
+		await sleep(probeIntervalMs);
+	}
 }
 
 const timeouts = {headersTimeout: 5000, bodyTimeout: 5000};
@@ -32,7 +67,7 @@ export async function checkReadiness(target: ReadinessTarget): Promise<Readiness
 			return {ready: false};
 		}
 
-		const ours = target.group === undefined ? undefined : listenerInGroup(target.port, target.group);
+		const ours = target.group === 'job' ? true : target.group === undefined ? undefined : listenerInGroup(target.port, target.group);
 		if (ours === false) {
 			return {ready: false, foreignModels: await modelsAt(target.url) ?? []};
 		}

@@ -1,3 +1,6 @@
+import type {SlurmConfig} from '../config/types.js';
+import type {JobRecord} from './slurm/job-ledger.js';
+
 /** Everything a launcher needs to bring one backend to life. */
 export interface LaunchSpec {
 	model: string;
@@ -12,6 +15,28 @@ export interface LaunchSpec {
 	/** The file this start's output goes to. */
 	logPath: string;
 	stopGraceMs: number;
+	/** Run as a SLURM job with these settings; undefined: a local process. */
+	slurm: SlurmConfig | undefined;
+	/** A job of an earlier run to take over, instead of submitting a new one. */
+	adopt?: JobRecord | undefined;
+}
+
+/** A backend's SLURM job as squeue last showed it. */
+export interface JobStatus {
+	/** SLURM's job id, once known (an srun's shows in squeue only once submitted). */
+	id: string | undefined;
+	name: string;
+	/** PENDING, RUNNING, …, as squeue says. */
+	state: string;
+	/** `waiting` for its allocation (pending, configuring, suspended…), `running`, or `ended`. */
+	phase: 'waiting' | 'running' | 'ended';
+	/** Why it waits (Resources, Priority, QOSMaxJobsPerUserLimit…), as squeue says. */
+	reason: string | undefined;
+	node: string | undefined;
+	/** Its time limit; undefined: none. */
+	timeLimitMs: number | undefined;
+	/** When its time limit runs out; undefined: not running, or no limit. */
+	endsAt: number | undefined;
 }
 
 export interface ExitInfo {
@@ -21,9 +46,11 @@ export interface ExitInfo {
 	description: string;
 }
 
-/** How an instance tells its owner what happened. Each is called at most once, `onExit` last. */
+/** How an instance tells its owner what happened. `onReady` and `onExit` are called at most once, `onExit` last. */
 export interface InstanceListener {
 	onLog(line: string): void;
+	/** Its SLURM job changed: queued, running on a node, its time left (launched as a job only; called any number of times). */
+	onJob(job: JobStatus): void;
 	onReady(): void;
 	onExit(info: ExitInfo): void;
 }
@@ -31,7 +58,10 @@ export interface InstanceListener {
 /** A running backend. */
 export interface Instance {
 	readonly pid: number | undefined;
-	readonly url: string;
+	/** Where it listens; undefined until known (a SLURM job's node). */
+	readonly url: string | undefined;
+	/** Its SLURM job, for a backend launched as one. */
+	readonly job?: JobStatus | undefined;
 	/** Ends it and everything it started; resolves once they are gone. */
 	stop(): Promise<void>;
 }

@@ -44,7 +44,7 @@ const logger = createLogger({level: config.server.logLevel, json: true, recent: 
 const reaper = new Reaper(Math.max(...config.models.map(model => model.stopGraceMs)), reason => {
 	logger.warn({reason}, 'reaper lost');
 });
-const switchboard = await startSwitchboard(config, logger, localLauncher(reaper, {keep: config.server.logKeep, maxBytes: config.server.logMaxBytes}), ownLog);
+const switchboard = await startSwitchboard(config, logger, {launch: localLauncher(reaper, {keep: config.server.logKeep, maxBytes: config.server.logMaxBytes}), ownLog});
 
 // The same 8 ms every 100 ms, on switchboard's main thread or, as a control, in another
 // process: on a small machine any busy core slows everyone, and the control shows how much.
