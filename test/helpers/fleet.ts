@@ -1,7 +1,7 @@
 import {defaultCapacity, defaultHealth, defaultHost, defaultLocalModel, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultPort, defaultSwitchCommand} from '../../source/config/defaults.js';
 import type {Config, ModelConfig} from '../../source/config/types.js';
 import {Fleet, type FleetOptions} from '../../source/fleet/fleet.js';
-import type {ExitInfo, InstanceListener, Launch, LaunchSpec} from '../../source/launchers/types.js';
+import type {ExitInfo, InstanceListener, JobStatus, Launch, LaunchSpec} from '../../source/launchers/types.js';
 
 /** A backend that runs nothing: the test says when it is ready or exits. */
 export class FakeInstance {
@@ -19,6 +19,11 @@ export class FakeInstance {
 
 	becomeReady(): void {
 		this.listener.onReady();
+	}
+
+	/** Its SLURM job changed (as squeue would show it). */
+	job(status: Partial<JobStatus> & Pick<JobStatus, 'phase'>): void {
+		this.listener.onJob({id: '12', name: 'switchboard-test', state: status.phase === 'waiting' ? 'PENDING' : 'RUNNING', reason: undefined, node: undefined, timeLimitMs: undefined, endsAt: undefined, ...status});
 	}
 
 	exit(info: Partial<ExitInfo> = {}): void {
