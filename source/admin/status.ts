@@ -1,4 +1,5 @@
 import type {Fleet, FleetSnapshot} from '../fleet/fleet.js';
+import type {JobStatus} from '../launchers/types.js';
 
 /** `GET /health`: llm-proxy-ondemand's fields for the current model, and a summary of every model. */
 export function health(fleet: Fleet) {
@@ -79,6 +80,20 @@ function summary(model: FleetSnapshot) {
 			log_path: replica.logPath ?? null,
 			started_at: replica.startedAt === undefined ? null : replica.startedAt / 1000,
 			ready_at: replica.readyAt === undefined ? null : replica.readyAt / 1000,
+			job: replica.job ? slurmJob(replica.job) : null,
 		})),
+	};
+}
+
+/** A backend's SLURM job as /status shows it: times in seconds, as everywhere in it. */
+function slurmJob(job: JobStatus) {
+	return {
+		id: job.id ?? null,
+		name: job.name,
+		state: job.state,
+		reason: job.reason ?? null,
+		node: job.node ?? null,
+		time_limit: job.timeLimitMs === undefined ? null : job.timeLimitMs / 1000,
+		ends_at: job.endsAt === undefined ? null : job.endsAt / 1000,
 	};
 }

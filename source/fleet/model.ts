@@ -191,6 +191,12 @@ export class ManagedModel implements FleetModel {
 			ended: (replica, reason, whileLoading) => {
 				this.#replicaEnded(replica, reason, whileLoading);
 			},
+			left: (_replica, reason) => {
+				// The others serve on; with none left the model stops, and the next request starts it again.
+				if (isUp(this.#state) && !this.#replicas.some(other => other.live)) {
+					void this.stop(reason);
+				}
+			},
 		};
 	}
 

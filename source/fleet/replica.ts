@@ -46,7 +46,8 @@ export interface ReplicaOwner {
 	 * It ended without being asked to: its process exited, or it was not ready in time. `reason`
 	 * ends with its last log lines.
 	 */
-	ended(replica: Replica, reason: string, whileLoading: boolean): void;
+	ended(replica: Replica, reason: string, whileLoading: boolean): void;	/** It was ended on purpose from outside (its SLURM job cancelled) while it served: not a crash. */
+	left(replica: Replica, reason: string): void;
 }
 
 const logLinesInErrors = 15;
@@ -280,6 +281,9 @@ export class Replica {
 		if (this.#state === 'draining') {
 			// It was being stopped anyway: an end, not a crash.
 			void this.#halt(reason);
+		} else if (info.outside && !loading) {
+			void this.#halt(reason);
+			this.owner.left(this, reason);
 		} else if (loading && port !== undefined && config.port === undefined && this.#portRaces < maxPortRaces && /address already in use|EADDRINUSE/i.test(reason)) {
 			this.#retryPort(config, port, reason);
 		} else {

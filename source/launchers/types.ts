@@ -44,6 +44,12 @@ export interface ExitInfo {
 	signal: string | null;
 	/** Why it ended, in words: "exited with code 1", "could not start: …". */
 	description: string;
+	/**
+	 * Someone outside switchboard ended it on purpose (a SLURM job cancelled by its owner or an
+	 * admin, its time limit, a preemption): not a crash, so it is not restarted until a request
+	 * asks for it again.
+	 */
+	outside?: boolean;
 }
 
 /** How an instance tells its owner what happened. `onReady` and `onExit` are called at most once, `onExit` last. */

@@ -187,6 +187,22 @@ describe('SLURM jobs in the fleet', () => {
 		assert.ok(instances[0]!.stopped, 'its job is cancelled');
 	});
 
+	it('stops, rather than restarts, a model whose job was cancelled from outside; the next request starts it again', async () => {
+		fleet.demand('m');
+		await settle();
+		instances[0]!.job({phase: 'running', node: 'gpu07'});
+		instances[0]!.becomeReady();
+		instances[0]!.exit({description: '(SLURM job 12) was cancelled', outside: true});
+		await settle();
+		assert.equal(fleet.get('m')!.state, 'stopped');
+		assert.match(fleet.get('m')!.snapshot().reason ?? '', /m \(SLURM job 12\) was cancelled while serving/);
+		await clock.advance(5 * minute);
+		assert.equal(instances.length, 1, 'no restart of its own');
+		fleet.demand('m');
+		await settle();
+		assert.equal(instances.length, 2);
+	});
+
 	it('takes over a job of an earlier run on the port it was recorded with', async () => {
 		const job: JobRecord = {name: 'switchboard-m-abc123-x', id: '31', model: 'm', port: 8150, logPath: '/tmp/m.log', submittedAt: clock.now() - minute};
 		fleet.adopt(job);

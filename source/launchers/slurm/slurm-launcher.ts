@@ -13,6 +13,8 @@ import {runSlurm} from './slurm-command.js';
 import {isRunning, isWaiting, type QueueEntry} from './squeue.js';
 
 const logPollMs = 200;
+/** Ends someone chose (scancel, the time limit, a preemption): not crashes to restart at once. */
+const endedOutside = new Set(['CANCELLED', 'TIMEOUT', 'PREEMPTED', 'DEADLINE']);
 /** scancel's SIGTERM turns into SIGKILL after the cluster's KillWait (30 s by default); a stop waits that long and a little more. */
 const leaveQueueMs = 45_000;
 
@@ -253,7 +255,7 @@ class SlurmInstance implements Instance {
 		}
 
 		if (!isRunning(entry.state)) {
-			this.#finish(endOf(entry));
+			this.#finish(endOf(entry), endedOutside.has(entry.state));
 			return;
 		}
 
@@ -327,7 +329,7 @@ class SlurmInstance implements Instance {
 		}
 	}
 
-	#finish(description: string): void {
+	#finish(description: string, outside = false): void {
 		if (this.#ended) {
 			return;
 		}
@@ -339,7 +341,7 @@ class SlurmInstance implements Instance {
 		this.#follower.close();
 		this.deps.logsInUse.delete(this.spec.logPath);
 		this.#resolveExited();
-		this.listener.onExit({code: null, signal: null, description});
+		this.listener.onExit({code: null, signal: null, description, outside});
 	}
 
 	#describeJob(): string {
