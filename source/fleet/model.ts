@@ -162,6 +162,10 @@ export class ManagedModel implements FleetModel {
 	readonly #drains = new Set<Drain>();
 	/** A stop without draining was asked for: no drain waits any more. */
 	#hurry = false;
+	/** Replicas whose job nears its time limit, by the time their renewal starts (renew_before). */
+	readonly #renewals = new Map<Replica, Timer>();
+	/** Fresh replicas started to take over from another, and the one each replaces. */
+	readonly #replacing = new Map<Replica, Replica>();
 	/** Its request for a turn in its group, while it waits for one. */
 	#admission: Promise<boolean> | undefined;
 
@@ -174,6 +178,10 @@ export class ManagedModel implements FleetModel {
 			},
 			context,
 			changed: (replica, reason) => {
+				if (replica.state !== 'ready') {
+					this.#forgetRenewal(replica);
+				}
+
 				if (replica.state !== 'draining') {
 					// It ended while draining: nothing is left to wait for.
 					this.#settleDrains(drain => drain.replica === replica);
@@ -185,8 +193,8 @@ export class ManagedModel implements FleetModel {
 			log: (replica, line) => {
 				this.#log(this.#config.replicas.max > 1 ? `[replica ${replica.index}] ${line}` : line);
 			},
-			ready: () => {
-				this.#replicaReady();
+			ready: replica => {
+				this.#replicaReady(replica);
 			},
 			ended: (replica, reason, whileLoading) => {
 				this.#replicaEnded(replica, reason, whileLoading);
@@ -494,7 +502,14 @@ export class ManagedModel implements FleetModel {
 		}
 	}
 
-	#replicaReady(): void {
+	#replicaReady(replica: Replica): void {
+		const replaced = this.#replacing.get(replica);
+		if (replaced) {
+			this.#replacing.delete(replica);
+			void this.#retireReplicas([replaced], 'replaced by a fresh SLURM job before its time limit', true);
+		}
+
+		this.#scheduleRenewal(replica);
 		if (this.#state === 'loading') {
 			this.#readyAt = this.context.clock.now();
 			this.#setState('ready', undefined);
@@ -598,7 +613,51 @@ export class ManagedModel implements FleetModel {
 
 	/** Its replicas that are loading, ready or restarting. */
 	#live(): Replica[] {
-		return this.#replicas.filter(replica => replica.live);
+		// One being replaced by a fresh job is on its way out: scaling counts the fresh one.
+		const replaced = new Set(this.#replacing.values());
+		return this.#replicas.filter(replica => replica.live && !replaced.has(replica));
+	}
+
+	/** With renew_before, a fresh job is started that long before this replica's job reaches its time limit. */
+	#scheduleRenewal(replica: Replica): void {
+		const renewBeforeMs = this.#launched?.slurm?.renewBeforeMs ?? 0;
+		const endsAt = replica.snapshot().job?.endsAt;
+		if (renewBeforeMs === 0 || endsAt === undefined || this.#renewals.has(replica)) {
+			return;
+		}
+
+		const {clock} = this.context;
+		this.#renewals.set(replica, clock.setTimeout(() => {
+			this.#renewals.delete(replica);
+			void this.#renew(replica);
+		}, Math.max(0, endsAt - renewBeforeMs - clock.now())));
+	}
+
+	/** Starts a fresh job beside a replica whose job nears its time limit; the old one drains once the fresh one is ready. */
+	async #renew(replica: Replica): Promise<void> {
+		const launched = this.#launched;
+		if (!launched || replica.state !== 'ready' || this.#stopping) {
+			return;
+		}
+
+		const {job} = replica.snapshot();
+		this.#log(`switchboard: SLURM job ${job?.id ?? ''} of ${this.name} reaches its time limit in ${formatDuration(Math.max(0, (job?.endsAt ?? 0) - this.context.clock.now()))}; starting a fresh job to take over`);
+		const fresh = this.#freeReplica();
+		this.#replacing.set(fresh, replica);
+		await fresh.start(launched);
+	}
+
+	#forgetRenewal(replica: Replica): void {
+		const timer = this.#renewals.get(replica);
+		if (timer) {
+			this.context.clock.clearTimeout(timer);
+			this.#renewals.delete(replica);
+		}
+
+		if (replica.state === 'stopping' || replica.state === 'stopped' || replica.state === 'restarting') {
+			// A fresh job that did not make it: the old one serves on until its own end.
+			this.#replacing.delete(replica);
+		}
 	}
 
 	/**
@@ -701,6 +760,12 @@ export class ManagedModel implements FleetModel {
 
 	#clearTimers(): void {
 		this.#clearScaleTimers();
+		for (const timer of this.#renewals.values()) {
+			this.context.clock.clearTimeout(timer);
+		}
+
+		this.#renewals.clear();
+		this.#replacing.clear();
 		if (this.#idleTimer) {
 			this.context.clock.clearTimeout(this.#idleTimer);
 		}

@@ -8,6 +8,8 @@ export class FakeInstance {
 	stopped = false;
 	readonly url: string;
 	readonly pid = 4242;
+	/** Its SLURM job, once reported. */
+	job: JobStatus | undefined;
 
 	constructor(readonly spec: LaunchSpec, readonly listener: InstanceListener) {
 		this.url = `http://127.0.0.1:${spec.port}`;
@@ -22,8 +24,9 @@ export class FakeInstance {
 	}
 
 	/** Its SLURM job changed (as squeue would show it). */
-	job(status: Partial<JobStatus> & Pick<JobStatus, 'phase'>): void {
-		this.listener.onJob({id: '12', name: 'switchboard-test', state: status.phase === 'waiting' ? 'PENDING' : 'RUNNING', reason: undefined, node: undefined, timeLimitMs: undefined, endsAt: undefined, ...status});
+	report(status: Partial<JobStatus> & Pick<JobStatus, 'phase'>): void {
+		this.job = {id: '12', name: 'switchboard-test', state: status.phase === 'waiting' ? 'PENDING' : 'RUNNING', reason: undefined, node: undefined, timeLimitMs: undefined, endsAt: undefined, ...status};
+		this.listener.onJob(this.job);
 	}
 
 	exit(info: Partial<ExitInfo> = {}): void {

@@ -165,11 +165,11 @@ describe('SLURM jobs in the fleet', () => {
 		fleet.demand('m');
 		await settle();
 		assert.equal(instances[0]!.spec.command.at(-1), jobPortVariable, 'the job picks its port');
-		instances[0]!.job({phase: 'waiting', reason: 'Resources'});
+		instances[0]!.report({phase: 'waiting', reason: 'Resources'});
 		assert.equal(replica()?.state, 'queued');
 		await clock.advance(60 * minute);
 		assert.equal(fleet.get('m')!.state, 'loading', 'an hour in the queue is not a failed start');
-		instances[0]!.job({phase: 'running', node: 'gpu07'});
+		instances[0]!.report({phase: 'running', node: 'gpu07'});
 		assert.equal(replica()?.state, 'loading');
 		await clock.advance(9 * minute);
 		instances[0]!.becomeReady();
@@ -179,8 +179,8 @@ describe('SLURM jobs in the fleet', () => {
 	it('fails the start when a running job is not ready within the startup timeout', async () => {
 		fleet.demand('m');
 		await settle();
-		instances[0]!.job({phase: 'waiting', reason: 'Priority'});
-		instances[0]!.job({phase: 'running', node: 'gpu07'});
+		instances[0]!.report({phase: 'waiting', reason: 'Priority'});
+		instances[0]!.report({phase: 'running', node: 'gpu07'});
 		await clock.advance(10 * minute);
 		assert.equal(fleet.get('m')!.state, 'failed');
 		assert.match(fleet.get('m')!.snapshot().reason ?? '', /did not become ready within 10m/);
@@ -190,7 +190,7 @@ describe('SLURM jobs in the fleet', () => {
 	it('stops, rather than restarts, a model whose job was cancelled from outside; the next request starts it again', async () => {
 		fleet.demand('m');
 		await settle();
-		instances[0]!.job({phase: 'running', node: 'gpu07'});
+		instances[0]!.report({phase: 'running', node: 'gpu07'});
 		instances[0]!.becomeReady();
 		instances[0]!.exit({description: '(SLURM job 12) was cancelled', outside: true});
 		await settle();
@@ -201,6 +201,25 @@ describe('SLURM jobs in the fleet', () => {
 		fleet.demand('m');
 		await settle();
 		assert.equal(instances.length, 2);
+	});
+
+	it('with renew_before, starts a fresh job before the time limit and drains the old one once the fresh one is ready', async () => {
+		fleet = fakeFleet(fleetConfig(slurmModel('m', {idleTimeoutMs: 0, slurm: {...slurmModel('m').slurm!, renewBeforeMs: 10 * minute}})), instances, {clock});
+		fleet.demand('m');
+		await settle();
+		instances[0]!.report({phase: 'running', node: 'gpu07', endsAt: clock.now() + (60 * minute)});
+		instances[0]!.becomeReady();
+		await clock.advance(49 * minute);
+		assert.equal(instances.length, 1);
+		await clock.advance(1 * minute);
+		assert.equal(instances.length, 2, 'a fresh job 10 minutes before the limit');
+		assert.deepEqual(fleet.get('m')!.backends().map(backend => backend.url), [instances[0]!.url], 'the old job serves meanwhile');
+		instances[1]!.report({phase: 'running', node: 'gpu08', endsAt: clock.now() + (60 * minute)});
+		instances[1]!.becomeReady();
+		await settle();
+		assert.ok(instances[0]!.stopped, 'the old job is cancelled');
+		assert.deepEqual(fleet.get('m')!.backends().map(backend => backend.url), [instances[1]!.url]);
+		assert.equal(fleet.get('m')!.state, 'ready');
 	});
 
 	it('takes over a job of an earlier run on the port it was recorded with', async () => {
