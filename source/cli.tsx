@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import meow from 'meow';
-import {defaultPort} from './config/defaults.js';
+import {defaultLoopbackSshPort, defaultPort, defaultSrunCommand} from './config/defaults.js';
 import {runFlagDefaults} from './config/flags.js';
 import {configFromCli} from './config/from-cli.js';
 import {ConfigError} from './config/errors.js';
@@ -40,8 +40,12 @@ const help = `
                           (default ~/.local/state/switchboard)
     --switch-command C    what POST /switch {"model_spec": …} runs the spec with (default "vllm serve")
     --no-ui               headless: JSON log lines on stdout, for scripts and services
-    --use-slurm, --srun-cmd, --loopback-user, --loopback-host
-                          llm-proxy-ondemand's SLURM flags (not available yet: rejected with a message)
+    --use-slurm           run the backend as a SLURM job under --srun-cmd
+    --srun-cmd C          the srun command it runs under (default "${defaultSrunCommand.join(' ')}")
+    --loopback-host H     reach the job through an SSH tunnel it opens back to H (this machine, as
+                          the compute nodes reach it); without it, the job's node is reached directly
+    --loopback-user U     the tunnel's user on H (default: $USER)
+    --loopback-port N     sshd's port on H (default ${defaultLoopbackSshPort})
 
   Placeholders {host} and {port} in the command are filled in; without them
   --host 127.0.0.1 --port <target port> is appended, as vLLM expects.
@@ -49,6 +53,7 @@ const help = `
   Examples
     $ switchboard -- vllm serve Qwen/Qwen3-0.6B
     $ switchboard --port 8085 --idle-timeout 30m --api-key secret -- vllm serve Qwen/Qwen3-8B --host {host} --port {port}
+    $ switchboard --use-slurm --loopback-user ada --loopback-host 10.10.10.5 -- vllm serve Qwen/Qwen3-8B
 `;
 
 const runFlags = {
@@ -75,6 +80,7 @@ const runFlags = {
 	srunCmd: {type: 'string'},
 	loopbackUser: {type: 'string'},
 	loopbackHost: {type: 'string'},
+	loopbackPort: {type: 'string'},
 } as const;
 
 /** Every long flag as typed, kebab-case (meow's own checker would print its message, not ours). */

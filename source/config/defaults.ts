@@ -8,6 +8,18 @@ import type {HealthConfig, LogLevel, ModelConfig, ReplicaConfig, RoutingConfig} 
 /** squeue is asked this often while a SLURM job starts, five times less often while all are stable. */
 export const defaultSlurmPollMs = 2000;
 
+/** What `--use-slurm` runs the model under when `--srun-cmd` is not given: llm-proxy-ondemand's default. */
+export const defaultSrunCommand: readonly string[] = ['srun', '--mem=30G', '--gres=gpu:1'];
+
+/** sshd's port on the host a SLURM job tunnels back to. */
+export const defaultLoopbackSshPort = 22;
+
+/**
+ * The interface a SLURM job reached directly binds to: switchboard connects from another machine,
+ * so loopback would not do. A tunnelled job binds loopback, where its tunnel connects.
+ */
+export const directSlurmHost = '0.0.0.0';
+
 /** The proxy's port. */
 export const defaultPort = 8100;
 

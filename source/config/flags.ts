@@ -1,8 +1,9 @@
 import path from 'node:path';
 import {declaredModelName, resolveExecutable, servedModelName} from '../launchers/command.js';
-import {commandLineGroup, defaultHealth, defaultHost, defaultLocalModel, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultSlurmPollMs, defaultSwitchCommand} from './defaults.js';
+import {commandLineGroup, defaultHealth, defaultHost, defaultLocalModel, defaultLogKeep, defaultLogLevel, defaultLogMaxBytes, defaultMaxBodyBytes, defaultModelSettings, defaultPort, defaultSlurmPollMs, defaultSrunCommand, defaultSwitchCommand} from './defaults.js';
 import {ConfigError} from './errors.js';
-import type {Config, LogLevel, ModelConfig} from './types.js';
+import {defaultBackendHost, resolveSlurm, srunCommandExpected} from './slurm.js';
+import type {Config, LogLevel, ModelConfig, SlurmConfig} from './types.js';
 import {checked, defaultLogDir, defaultStateDir, readAdminKeys, readApiKeys, readCommand, readDuration, readLogLevel, readSize} from './values.js';
 
 /** The command-line flags of the one-model mode, as meow parsed them. */
@@ -28,6 +29,7 @@ export interface RunFlags {
 	srunCmd: string | undefined;
 	loopbackUser: string | undefined;
 	loopbackHost: string | undefined;
+	loopbackPort: string | undefined;
 }
 
 /** What each flag is when not given (the CLI's defaults, also a base for programs that build flags). */
@@ -53,19 +55,18 @@ export const runFlagDefaults: RunFlags = {
 	srunCmd: undefined,
 	loopbackUser: undefined,
 	loopbackHost: undefined,
+	loopbackPort: undefined,
 };
 
 /** Turns flags plus the server command after `--` into a validated Config. */
 export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.ProcessEnv = process.env): Config {
-	if (flags.useSlurm || flags.srunCmd !== undefined || flags.loopbackUser !== undefined || flags.loopbackHost !== undefined) {
-		throw new ConfigError('--use-slurm, --srun-cmd and --loopback-user/--loopback-host are recognised, but SLURM support arrives with the SLURM launcher; until then switchboard runs the command locally only.');
-	}
-
 	if (command.length === 0) {
 		throw new ConfigError('No server command given. Put it after `--`, e.g. `switchboard -- vllm serve Qwen/Qwen3-0.6B`.');
 	}
 
-	if (!resolveExecutable(command[0]!)) {
+	const slurm = slurmFlags(flags, env);
+	// A SLURM job runs the command on a compute node, whose programs this machine may not have.
+	if (!slurm && !resolveExecutable(command[0]!)) {
 		throw new ConfigError(`Cannot run \`${command[0]}\`: no such executable${command[0]!.includes('/') ? '' : ' on PATH'}.`);
 	}
 
@@ -90,6 +91,7 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 	const startupTimeoutMs = duration('--startup-timeout', flags.startupTimeout);
 	const model: ModelConfig = {
 		...defaultLocalModel(servedModelName(command), declaredModelName(command), command),
+		...slurm && {launcher: 'slurm', slurm, host: defaultBackendHost(slurm)},
 		port: targetPort,
 		pingPath: flags.pingPath,
 		idleTimeoutMs: duration('--idle-timeout', flags.idleTimeout, {zeroMeans: 'never'}),
@@ -122,6 +124,50 @@ export function configFromFlags(flags: RunFlags, command: string[], env: NodeJS.
 		// Ad-hoc models of POST /switch run as the flags say, on a port of their own.
 		defaults: {...model, name: '', servedName: undefined, command: [], port: undefined},
 	};
+}
+
+/** The flags that make the one model a slurm model, in the order they apply. */
+const slurmFlagNames = {srunCmd: '--srun-cmd', loopbackUser: '--loopback-user', loopbackHost: '--loopback-host', loopbackPort: '--loopback-port'} as const;
+
+/**
+ * llm-proxy-ondemand's --use-slurm: the model runs under `--srun-cmd` (default `srun --mem=30G
+ * --gres=gpu:1`), reached through a tunnel to --loopback-user@--loopback-host. Without
+ * --loopback-host, switchboard connects to the job's node directly (llm-proxy-ondemand required it).
+ */
+function slurmFlags(flags: RunFlags, env: NodeJS.ProcessEnv): SlurmConfig | undefined {
+	if (!flags.useSlurm) {
+		const given = (Object.keys(slurmFlagNames) as Array<keyof typeof slurmFlagNames>).find(flag => flags[flag] !== undefined);
+		if (given !== undefined) {
+			throw new ConfigError(`${slurmFlagNames[given]} needs --use-slurm: it says how the model's SLURM job runs.`);
+		}
+
+		return undefined;
+	}
+
+	const tunnelFlag = (['loopbackUser', 'loopbackPort'] as const).find(flag => flags[flag] !== undefined);
+	if (flags.loopbackHost === undefined && tunnelFlag !== undefined) {
+		throw new ConfigError(`${slurmFlagNames[tunnelFlag]} needs --loopback-host: the host the job opens its SSH tunnel to (this machine, as the compute nodes reach it).`);
+	}
+
+	const slurm = resolveSlurm({
+		srun_command: checked('--srun-cmd', JSON.stringify(flags.srunCmd), readCommand(flags.srunCmd ?? defaultSrunCommand, srunCommandExpected)),
+		loopback_user: flags.loopbackUser === undefined ? undefined : nonEmpty('--loopback-user', flags.loopbackUser, 'a user name on the --loopback-host'),
+		loopback_host: flags.loopbackHost === undefined ? undefined : nonEmpty('--loopback-host', flags.loopbackHost, 'a host name or address, such as 10.10.10.5'),
+		loopback_ssh_port: flags.loopbackPort === undefined ? undefined : wholeNumber('--loopback-port', flags.loopbackPort, 1, 65_535, 'a port number from 1 to 65535'),
+	}, {}, env);
+	if (slurm.reach === 'tunnel' && slurm.tunnel === undefined) {
+		throw new ConfigError('--loopback-user is required: neither USER nor LOGNAME is set and the current user has no name.');
+	}
+
+	return slurm;
+}
+
+function nonEmpty(flag: string, text: string, expected: string): string {
+	if (text.trim() === '') {
+		throw new ConfigError(`${flag} must be ${expected} (got ${JSON.stringify(text)}).`);
+	}
+
+	return text;
 }
 
 /*

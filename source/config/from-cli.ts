@@ -28,7 +28,15 @@ export interface ResolvedConfig {
 }
 
 /** Flags that describe the one model of the command-line mode; a config file says these per model. */
-const modelFlags = ['target-port', 'idle-timeout', 'ping-path', 'startup-timeout', 'max-queue', 'max-wait'];
+const modelFlags = ['target-port', 'idle-timeout', 'ping-path', 'startup-timeout', 'max-queue', 'max-wait', 'use-slurm', 'srun-cmd', 'loopback-user', 'loopback-host', 'loopback-port'];
+
+/** A model flag's key in the file, where it is not the flag's name in snake case. */
+const fileKeys: Partial<Record<string, string>> = {
+	'target-port': 'port',
+	'use-slurm': 'launcher = "slurm"',
+	'srun-cmd': 'srun_command',
+	'loopback-port': 'loopback_ssh_port',
+};
 
 /**
  * One model from the command after `--`, or a fleet from `--config`, `./switchboard.toml` or the
@@ -57,7 +65,7 @@ export function configFromCli({flags, command, given, cwd, env}: CliInput): Reso
 
 	const misplaced = modelFlags.filter(flag => given.has(flag));
 	if (misplaced.length > 0) {
-		throw new ConfigError(`--${misplaced[0]} sets the one model of \`switchboard -- <command>\`; with ${file}, set it in [defaults] or per model (as ${misplaced[0]!.replaceAll('-', '_')}).`);
+		throw new ConfigError(`--${misplaced[0]} sets the one model of \`switchboard -- <command>\`; with ${file}, set it in [defaults] or per model (as ${fileKeys[misplaced[0]!] ?? misplaced[0]!.replaceAll('-', '_')}).`);
 	}
 
 	const config = loadConfigFile(file, env);

@@ -1,6 +1,7 @@
 import {z} from 'zod';
 import {isTable} from './key-path.js';
 import {show} from './toml-text.js';
+import {readSlurmMemory, readSlurmTime, slurmMemoryExpected, slurmTimeExpected, srunCommandExpected} from './slurm.js';
 import {routingPolicies} from './types.js';
 import {commandExpected, durationExpected, logLevelExpected, mustBe, readCommand, readDuration, readLogLevel, readSize, sizeExpected, type Reading} from './values.js';
 
@@ -52,21 +53,26 @@ function text(expected: string) {
 	return z.string(error).min(1, error);
 }
 
-/** A server command: a list of arguments, or one string split as a shell would. */
-function command() {
-	return z.union([z.string(), z.array(z.string())], expecting(commandExpected)).transform(readWith(readCommand));
+/** A command: a list of arguments, or one string split as a shell would. */
+function command(expected = commandExpected) {
+	return z.union([z.string(), z.array(z.string())], expecting(expected)).transform(readWith(value => readCommand(value, expected)));
 }
 
-/** Launchers the design plans; a model naming one hears it is coming rather than that it is wrong. */
-const plannedLaunchers = new Set(['slurm']);
-
-function readLauncher(value: string): Reading<'local' | 'static'> {
-	if (value === 'local' || value === 'static') {
-		return {value};
-	}
-
-	return {expected: '"local" or "static"', note: plannedLaunchers.has(value) ? `the ${value} launcher is not available yet` : undefined};
+/** Text that a reader accepts, kept as written (sbatch reads it, not switchboard). */
+function checkedText(expected: string, read: (text: string) => Reading<unknown>) {
+	return text(expected).refine(value => 'value' in read(value), {error: issue => mustBe({expected}, show(issue.input))});
 }
+
+/** sbatch's options for a slurm model's jobs; sbatch checks the values, switchboard only their form where it can. */
+const sbatchArgs = table({
+	partition: text('a partition name such as "gpu"').optional(),
+	gres: text('generic resources as sbatch --gres takes them, such as "gpu:1" or "gpu:a100:2"').optional(),
+	mem: checkedText(slurmMemoryExpected, readSlurmMemory).optional(),
+	time: checkedText(slurmTimeExpected, readSlurmTime).optional(),
+	qos: text('a quality of service name such as "normal"').optional(),
+	account: text('an account name such as "lab-42"').optional(),
+	extra: z.array(text('an sbatch argument such as "--constraint=a100"'), expecting('a list of sbatch arguments such as ["--constraint=a100", "--exclusive"]')).optional(),
+});
 
 const portExpected = 'a port number from 1 to 65535';
 const maxReplicas = 64;
@@ -76,7 +82,7 @@ const pathExpected = expecting('a path starting with /');
 
 /** Per-model settings: in [[models]] and, as defaults for every model, in [defaults]. */
 const modelSettings = {
-	launcher: z.string(expecting('"local" or "static"')).transform(readWith(readLauncher)).optional(),
+	launcher: z.enum(['local', 'slurm', 'static'], expecting('"local", "slurm" or "static"')).optional(),
 	served_name: text('the model name the server answers to').optional(),
 	host: text('a host name or IP address').optional(),
 	port: wholeNumber(1, 65_535, portExpected).optional(),
@@ -108,6 +114,14 @@ const modelSettings = {
 	max_crashes: wholeNumber(1, 1000, 'a whole number of crashes, 1 or more').optional(),
 	crash_window: duration({}).optional(),
 	drain_timeout: duration({zeroMeans: 'stop at once'}).optional(),
+	// Slurm models only (see slurm.ts): how their jobs are submitted and reached.
+	sbatch_args: sbatchArgs.optional(),
+	srun_command: command(srunCommandExpected).optional(),
+	reach: z.enum(['direct', 'tunnel'], expecting('"direct" (switchboard connects to the job\'s node) or "tunnel" (the job opens an SSH tunnel back to loopback_host)')).optional(),
+	loopback_user: text('a user name on loopback_host, such as "ada"').optional(),
+	loopback_host: text('this machine\'s host name or address as the compute nodes reach it, such as "10.10.10.5"').optional(),
+	loopback_ssh_port: wholeNumber(1, 65_535, portExpected).optional(),
+	renew_before: duration({zeroMeans: 'never renew'}).optional(),
 };
 
 const modelNameExpected = 'a name of letters, digits and . _ : / - such as "qwen3-8b"';
@@ -213,6 +227,7 @@ const server = table({
 	unhealthy_after: wholeNumber(1, 100, 'a whole number of failed checks from 1 to 100').optional(),
 	state_dir: localPath('a directory path').optional(),
 	switch_command: command().optional(),
+	slurm_poll: duration({}).optional(),
 });
 
 export const configFileSchema = table({

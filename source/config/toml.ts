@@ -9,6 +9,7 @@ import {loadKeysFile, unknownModels, userKey} from './keys-file.js';
 import {parseLegacyConfig, type LegacyFleet} from './legacy.js';
 import {parseToml} from './toml-text.js';
 import {configFileSchema, type ConfigFile, type ModelEntry, type ModelSettings} from './schema.js';
+import {defaultBackendHost, misplacedSlurmKeys, resolveSlurm, slurmContradictions, slurmModelProblems} from './slurm.js';
 import type {Config, ModelConfig, ReplicaConfig, ServerConfig} from './types.js';
 import {checked, defaultLogDir, defaultStateDir, homeDirectory, readAdminKeys, readApiKeys} from './values.js';
 
@@ -53,8 +54,8 @@ function legacyConfig(legacy: LegacyFleet, file: string, env: NodeJS.ProcessEnv)
 		idle_timeout: 0,
 		retries: settings.maxRetries,
 		retry_backoff: settings.retryDelayMs,
-	}, {});
-	return {server, models: [model], defaults: resolveModel({name: ''}, {}), reloadIntervalMs: settings.configReloadIntervalMs};
+	}, {}, env);
+	return {server, models: [model], defaults: resolveModel({name: ''}, {}, env), reloadIntervalMs: settings.configReloadIntervalMs};
 }
 
 /**
@@ -96,8 +97,8 @@ function resolveConfig(parsed: ConfigFile, file: string, env: NodeJS.ProcessEnv)
 	const defaults = parsed.defaults ?? {};
 	return {
 		server: resolveServer(parsed.server ?? {}, file, env),
-		models: (parsed.models ?? []).map(model => resolveModel(model, defaults)),
-		defaults: resolveModel({name: ''}, defaults),
+		models: (parsed.models ?? []).map(model => resolveModel(model, defaults, env)),
+		defaults: resolveModel({name: ''}, defaults, env),
 	};
 }
 
@@ -117,7 +118,7 @@ function resolveServer(server: NonNullable<ConfigFile['server']>, file: string, 
 		logKeep: server.log_keep ?? defaultLogKeep,
 		logMaxBytes: server.log_max_size ?? defaultLogMaxBytes,
 		stateDir: server.state_dir === undefined ? defaultStateDir(env) : resolvePath(server.state_dir, file, env),
-		slurmPollMs: defaultSlurmPollMs,
+		slurmPollMs: server.slurm_poll ?? defaultSlurmPollMs,
 		switchCommand: server.switch_command ?? [...defaultSwitchCommand],
 		maxBodyBytes: server.max_body_size ?? defaultMaxBodyBytes,
 		logLevel: server.log_level ?? defaultLogLevel,
@@ -151,21 +152,24 @@ function resolveReplicas(setting: <Key extends keyof ModelSettings>(key: Key) =>
 	};
 }
 
-function resolveModel(model: ModelEntry, defaults: ModelSettings): ModelConfig {
+function resolveModel(model: ModelEntry, defaults: ModelSettings, env: NodeJS.ProcessEnv): ModelConfig {
 	const setting = <Key extends keyof ModelSettings>(key: Key): ModelSettings[Key] => model[key] ?? defaults[key];
 	const startupTimeoutMs = setting('startup_timeout') ?? defaultModelSettings.startupTimeoutMs;
 	const command = model.command ?? [];
 	const replicas = resolveReplicas(setting);
-	const gpus = setting('gpus') ?? [];
+	const launcher = setting('launcher') ?? (model.backends ? 'static' : 'local');
+	const slurm = launcher === 'slurm' ? resolveSlurm(model, defaults, env) : undefined;
+	// SLURM gives a job its GPUs: ids in [defaults] are for the local models (a slurm model's own are refused).
+	const gpus = slurm ? [] : setting('gpus') ?? [];
 	return {
 		name: model.name,
 		servedName: setting('served_name') ?? declaredModelName(command),
 		aliases: model.aliases ?? [],
-		launcher: setting('launcher') ?? (model.backends ? 'static' : 'local'),
-		slurm: undefined,
+		launcher,
+		slurm,
 		command,
 		backends: (model.backends ?? []).map(backend => ({url: backend.url, capacity: backend.capacity ?? setting('capacity') ?? defaultCapacity})),
-		host: setting('host') ?? defaultModelSettings.host,
+		host: setting('host') ?? defaultBackendHost(slurm),
 		port: setting('port'),
 		portBase: setting('port_base') ?? defaultModelSettings.portBase,
 		pingPath: setting('ping_path') ?? defaultModelSettings.pingPath,
@@ -181,7 +185,7 @@ function resolveModel(model: ModelEntry, defaults: ModelSettings): ModelConfig {
 		replicas,
 		gpus,
 		// Split evenly over the most replicas there can be, unless said otherwise.
-		gpusPerReplica: setting('gpus_per_replica') ?? Math.floor(gpus.length / replicas.max),
+		gpusPerReplica: slurm ? 0 : setting('gpus_per_replica') ?? Math.floor(gpus.length / replicas.max),
 		maxCrashes: setting('max_crashes') ?? defaultModelSettings.maxCrashes,
 		crashWindowMs: setting('crash_window') ?? defaultModelSettings.crashWindowMs,
 		drainTimeoutMs: setting('drain_timeout') ?? defaultModelSettings.drainTimeoutMs,
@@ -225,8 +229,10 @@ function findConflicts(config: Config, parsed: ConfigFile, document: unknown): s
 		return ['defines no model; add a [[models]] table with at least a name and a command.'];
 	}
 
-	const problems: string[] = [];
-	const at = (index: number, key: string) => keyPath(['models', index, key], document);
+	const defaults = parsed.defaults ?? {};
+	// Slurm keys in [defaults] apply to the slurm models only, but must not contradict each other.
+	const problems = slurmContradictions(defaults, {}, (...keys) => keyPath(['defaults', ...keys], document));
+	const at = (index: number, ...keys: string[]) => keyPath(['models', index, ...keys], document);
 	const portOrigin = (index: number) => parsed.models?.[index]?.port === undefined ? ' (from defaults.port)' : '';
 	const firstWithName = new Map<string, number>();
 	const firstWithPort = new Map<number, number>();
@@ -256,8 +262,11 @@ function findConflicts(config: Config, parsed: ConfigFile, document: unknown): s
 			}
 		}
 
-		const entry = parsed.models?.[index];
-		const replicaKeys = (['replicas', 'min_replicas', 'max_replicas', 'gpus'] as const).filter(key => entry?.[key] !== undefined);
+		const entry = parsed.models?.[index] ?? {name: model.name};
+		problems.push(...model.slurm
+			? slurmModelProblems(model.slurm, entry, defaults, (...keys) => at(index, ...keys))
+			: misplacedSlurmKeys(entry, (...keys) => at(index, ...keys)));
+		const replicaKeys = (['replicas', 'min_replicas', 'max_replicas', 'gpus'] as const).filter(key => entry[key] !== undefined);
 		if (model.launcher === 'static') {
 			if (replicaKeys.length > 0) {
 				problems.push(`${at(index, replicaKeys[0]!)} does not apply to a static model: list its servers in backends.`);
@@ -280,10 +289,11 @@ function findConflicts(config: Config, parsed: ConfigFile, document: unknown): s
 		}
 
 		// The backend is spawned with the process's environment plus the model's, so its PATH decides.
+		// A slurm model's runs on a compute node, whose programs this machine may not have.
 		const program = model.command[0];
 		if (program === undefined) {
 			problems.push(`${at(index, 'command')} is required: the server to run, such as ["vllm", "serve", "Qwen/Qwen3-8B"] (or launcher = "static" with backends).`);
-		} else if (!resolveExecutable(program, model.env['PATH'] ?? process.env['PATH'])) {
+		} else if (!model.slurm && !resolveExecutable(program, model.env['PATH'] ?? process.env['PATH'])) {
 			problems.push(`${at(index, 'command')} runs \`${program}\`, which is not an executable${program.includes('/') ? '' : ' on PATH'}.`);
 		}
 	}

@@ -91,11 +91,14 @@ export function defaultLogDir(env: NodeJS.ProcessEnv): string {
 
 export const commandExpected = 'a command such as ["vllm", "serve", "Qwen/Qwen3-8B"] or "vllm serve Qwen/Qwen3-8B"';
 
-/** A list of arguments, or one string split as a shell would (quotes and backslashes, no expansion). */
-export function readCommand(value: string | readonly string[]): Reading<string[]> {
+/**
+ * A list of arguments, or one string split as a shell would (quotes and backslashes, no expansion).
+ * `expected` describes the command wanted, for an empty one.
+ */
+export function readCommand(value: string | readonly string[], expected = commandExpected): Reading<string[]> {
 	const reading = typeof value === 'string' ? splitShellWords(value) : {value: [...value]};
 	// An empty program name would "resolve" to a directory on PATH.
-	return 'value' in reading && !reading.value[0] ? {expected: commandExpected} : reading;
+	return 'value' in reading && !reading.value[0] ? {expected} : reading;
 }
 
 /**

@@ -335,11 +335,11 @@ describe('bad input gets a clear error and switchboard keeps running', () => {
 		assert.match(switchboard.stderr, /Cannot run `no-such-server-binary`: no such executable on PATH/);
 	});
 
-	it('names the SLURM flags it does not support yet instead of ignoring them', async () => {
-		const switchboard = new SwitchboardProcess(['--use-slurm', '--loopback-user', 'u', '--loopback-host', 'h'], simCommand());
+	it('refuses SLURM flags without --use-slurm instead of ignoring them', async () => {
+		const switchboard = new SwitchboardProcess(['--loopback-user', 'u', '--loopback-host', 'h'], simCommand());
 		const {code} = await switchboard.exited;
 		assert.equal(code, 2);
-		assert.match(switchboard.stderr, /SLURM support arrives with the SLURM launcher/);
+		assert.match(switchboard.stderr, /--loopback-user needs --use-slurm/);
 	});
 
 	it('rejects an unknown flag and a bad value with a readable message', async () => {

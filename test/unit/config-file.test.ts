@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {after, describe, it} from 'node:test';
 import {fileURLToPath} from 'node:url';
+import {changedSettings, settingName, startSettings} from '../../source/config/changes.js';
 import {ConfigError} from '../../source/config/errors.js';
 import {splitShellWords} from '../../source/config/shell-words.js';
 import {findConfigFile, loadConfigFile, parseConfig} from '../../source/config/toml.js';
@@ -255,9 +256,8 @@ describe('switchboard.toml errors name the file, the key and what is expected', 
 		assertRefused('[server]\nport = 8100\n', /switchboard\.toml: defines no model; add a \[\[models\]\] table/);
 	});
 
-	it('a launcher that is not available yet', () => {
-		assertRefused(model('a', 'launcher = "slurm"'), /models "a"\.launcher must be "local" or "static" \(got "slurm"\); the slurm launcher is not available yet/);
-		assertRefused(model('a', 'launcher = "docker"'), /models "a"\.launcher must be "local" or "static" \(got "docker"\)$/);
+	it('a launcher it does not know', () => {
+		assertRefused(model('a', 'launcher = "docker"'), /models "a"\.launcher must be "local", "slurm" or "static" \(got "docker"\)$/);
 	});
 
 	it('a static model: backends required, no command, URLs normalised', () => {
@@ -345,5 +345,132 @@ describe('finding switchboard.toml', () => {
 		const other = path.join(root, 'other');
 		mkdirSync(path.join(other, 'switchboard.toml'), {recursive: true});
 		assert.equal(findConfigFile(other, {HOME: home}), path.join(home, '.config', 'switchboard', 'switchboard.toml'));
+	});
+});
+
+describe('slurm models', () => {
+	const slurmModel = (name: string, extra = '') => `[[models]]\nname = "${name}"\nlauncher = "slurm"\ncommand = "vllm serve Qwen/Qwen3-8B"\n${extra}\n`;
+	const noSbatchArgs = {partition: undefined, gres: undefined, mem: undefined, time: undefined, qos: undefined, account: undefined, extra: []};
+
+	it('submit with sbatch and cluster defaults, reached directly on every interface, when only launcher is set', () => {
+		// vllm need not exist here: the command runs on a compute node.
+		const config = parse(slurmModel('a'));
+		const [a] = config.models;
+		assert.equal(a!.launcher, 'slurm');
+		assert.deepEqual(a!.slurm, {sbatch: noSbatchArgs, srunCommand: undefined, reach: 'direct', tunnel: undefined, renewBeforeMs: 0});
+		assert.equal(a!.host, '0.0.0.0', 'switchboard connects to the job from another machine');
+		assert.equal(config.server.slurmPollMs, 2000);
+		assert.equal(config.defaults.slurm, undefined, '[defaults] without launcher = "slurm" makes local models');
+	});
+
+	it('reads every key', () => {
+		const config = parse(`[server]
+slurm_poll = "5s"
+${slurmModel('a', `sbatch_args = { partition = "gpu", gres = "gpu:1", mem = "30G", time = "4:00:00", qos = "normal", account = "lab", extra = ["--constraint=a100", "--exclusive"] }
+loopback_user = "ada"
+loopback_host = "10.10.10.5"
+loopback_ssh_port = 2222
+renew_before = "15m"`)}
+${slurmModel('b', 'srun_command = "srun --mem=30G --gres=gpu:1"\nreach = "direct"')}
+${slurmModel('c', 'srun_command = ["srun", "--gres=gpu:2"]\nhost = "::"')}`);
+		assert.equal(config.server.slurmPollMs, 5000);
+		const [a, b, c] = config.models;
+		assert.deepEqual(a!.slurm, {
+			sbatch: {partition: 'gpu', gres: 'gpu:1', mem: '30G', time: '4:00:00', qos: 'normal', account: 'lab', extra: ['--constraint=a100', '--exclusive']},
+			srunCommand: undefined,
+			reach: 'tunnel',
+			tunnel: {user: 'ada', host: '10.10.10.5', sshPort: 2222},
+			renewBeforeMs: 15 * 60_000,
+		});
+		assert.equal(a!.host, '127.0.0.1', 'a tunnelled job binds loopback, where its tunnel connects');
+		assert.deepEqual(b!.slurm, {sbatch: noSbatchArgs, srunCommand: ['srun', '--mem=30G', '--gres=gpu:1'], reach: 'direct', tunnel: undefined, renewBeforeMs: 0});
+		assert.deepEqual([c!.slurm?.srunCommand, c!.host], [['srun', '--gres=gpu:2'], '::'], 'host wins over the default');
+	});
+
+	it('tunnel to loopback_host as $USER, else $LOGNAME, on port 22', () => {
+		const tunnel = (env: NodeJS.ProcessEnv) => parseConfig(slurmModel('a', 'loopback_host = "login-1"'), file, env).models[0]!.slurm;
+		assert.deepEqual(tunnel({USER: 'ada', LOGNAME: 'grace'}), {sbatch: noSbatchArgs, srunCommand: undefined, reach: 'tunnel', tunnel: {user: 'ada', host: 'login-1', sshPort: 22}, renewBeforeMs: 0});
+		assert.equal(tunnel({LOGNAME: 'grace'})?.tunnel?.user, 'grace');
+		assert.equal(tunnel({})?.tunnel?.user, os.userInfo().username);
+	});
+
+	it('inherit [defaults]: sbatch_args key by key, a model\'s own srun_command or reach over them', () => {
+		const config = parseConfig(`[defaults]
+sbatch_args = { partition = "gpu", account = "lab", extra = ["--exclusive"] }
+loopback_host = "login-1"
+loopback_user = "ada"
+renew_before = "10m"
+gpus = [0]
+${slurmModel('a', 'sbatch_args = { gres = "gpu:2", extra = ["--constraint=a100"] }')}
+${slurmModel('b', 'srun_command = "srun --gres=gpu:1"')}
+${slurmModel('c', 'reach = "direct"')}
+${model('local')}`, file, env);
+		const [a, b, c, local] = config.models;
+		assert.deepEqual(a!.slurm, {
+			sbatch: {partition: 'gpu', gres: 'gpu:2', mem: undefined, time: undefined, qos: undefined, account: 'lab', extra: ['--constraint=a100']},
+			srunCommand: undefined,
+			reach: 'tunnel',
+			tunnel: {user: 'ada', host: 'login-1', sshPort: 22},
+			renewBeforeMs: 10 * 60_000,
+		});
+		assert.deepEqual([a!.gpus, a!.gpusPerReplica], [[], 0], 'SLURM assigns a job its GPUs; [defaults] gpus are for local models');
+		assert.deepEqual([b!.slurm?.srunCommand, b!.slurm?.sbatch], [['srun', '--gres=gpu:1'], noSbatchArgs], 'a model\'s srun_command replaces the sbatch_args of [defaults]');
+		assert.deepEqual([c!.slurm?.reach, c!.slurm?.tunnel, c!.host], ['direct', undefined, '0.0.0.0']);
+		assert.deepEqual([local!.slurm, local!.host, local!.gpus], [undefined, '127.0.0.1', ['0']], 'slurm keys of [defaults] leave local models alone');
+	});
+
+	it('make the models of POST /switch slurm models when [defaults] says launcher = "slurm"', () => {
+		const config = parseConfig(`[defaults]\nlauncher = "slurm"\nsrun_command = "srun --gres=gpu:1"\n${model('a', 'launcher = "local"')}`, file, env);
+		assert.equal(config.models[0]!.slurm, undefined);
+		assert.deepEqual(config.defaults.slurm, {sbatch: noSbatchArgs, srunCommand: ['srun', '--gres=gpu:1'], reach: 'direct', tunnel: undefined, renewBeforeMs: 0});
+		assert.equal(config.defaults.host, '0.0.0.0');
+	});
+
+	it('refuse their keys on other models, naming the launcher to set', () => {
+		assertRefused(model('a', 'sbatch_args = { gres = "gpu:1" }'), /switchboard\.toml: models "a"\.sbatch_args applies to slurm models only; set launcher = "slurm"\.$/);
+		assertRefused(model('a', 'loopback_host = "h"\nrenew_before = "5m"'), /models "a"\.loopback_host applies to slurm models only; set launcher = "slurm"\.$/);
+		assertRefused('[[models]]\nname = "s"\nbackends = [{url = "http://10.0.0.5:8000"}]\nreach = "direct"\n', /models "s"\.reach applies to slurm models only/);
+	});
+
+	it('refuse settings that contradict each other, each where it is written', () => {
+		assertRefused(slurmModel('a', 'reach = "tunnel"'), /models "a"\.reach "tunnel" needs loopback_host, the host the job opens its SSH tunnel to: this machine's address as the compute nodes reach it, such as loopback_host = "10\.10\.10\.5"; set it, or reach = "direct"\.$/);
+		assert.throws(() => parse(`[defaults]\nreach = "tunnel"\n${slurmModel('a')}${slurmModel('b')}`), (error: Error) => {
+			assert.equal(error.message, `${file}: defaults.reach "tunnel" needs loopback_host, the host the job opens its SSH tunnel to: this machine's address as the compute nodes reach it, such as loopback_host = "10.10.10.5"; set it, or reach = "direct".`, 'once, not once per model');
+			return true;
+		});
+		assertRefused(slurmModel('a', 'srun_command = "srun"\nsbatch_args = { gres = "gpu:1" }'), /models "a"\.srun_command and sbatch_args are two ways to run a model's jobs; set one: srun_command runs each under srun, sbatch_args submits each with sbatch\.$/);
+		assertRefused(`[defaults]\nsrun_command = "srun"\nsbatch_args = { gres = "gpu:1" }\n${model('a')}`, /defaults\.srun_command and sbatch_args are two ways/);
+		assertRefused(slurmModel('a', 'gpus = [0, 1]'), /models "a"\.gpus does not apply to a slurm model: SLURM assigns its GPUs; request them with sbatch_args\.gres \(such as gres = "gpu:2"\) or the srun command's --gres\.$/);
+		assertRefused(slurmModel('a', 'gpus_per_replica = 1'), /models "a"\.gpus_per_replica does not apply to a slurm model/);
+		assertRefused(slurmModel('a', 'loopback_user = "ada"'), /models "a"\.loopback_user applies to reach = "tunnel" only, which needs loopback_host: this machine's address as the compute nodes reach it, such as loopback_host = "10\.10\.10\.5"; set it, or drop loopback_user\.$/);
+		assertRefused(`[defaults]\nreach = "direct"\n${slurmModel('a', 'loopback_host = "h"')}`, /models "a"\.loopback_host applies to reach = "tunnel" only, and reach is "direct" \(from defaults\.reach\); drop loopback_host, or set reach = "tunnel"\.$/);
+		assertRefused(slurmModel('a', 'sbatch_args = { time = "30" }\nrenew_before = "30m"'), /models "a"\.renew_before 30m is not shorter than the jobs' time limit, sbatch_args\.time "30": each job would be renewed as soon as it is ready; lower renew_before or raise the time limit\.$/);
+		assertRefused(`[defaults]\nrenew_before = "1h"\n${slurmModel('a', 'sbatch_args = { time = "1:00:00" }')}`, /models "a"\.renew_before 1h \(from defaults\.renew_before\) is not shorter than the jobs' time limit, sbatch_args\.time "1:00:00":/);
+		// The renewal leaves a job time to serve; no limit or a longer one is fine.
+		assert.doesNotThrow(() => parse(slurmModel('a', 'sbatch_args = { time = "1-00:00:00" }\nrenew_before = "23h"')));
+		assert.doesNotThrow(() => parse(slurmModel('a', 'sbatch_args = { time = "UNLIMITED" }\nrenew_before = "23h"')));
+	});
+
+	it('refuse values of the wrong form, saying what they expect', () => {
+		assertRefused(slurmModel('a', 'sbatch_args = { gpus = 1 }'), /models "a"\.sbatch_args\.gpus is not a known key; the keys here are partition, gres, mem, time, qos, account, extra$/);
+		assertRefused(slurmModel('a', 'sbatch_args = "--gres=gpu:1"'), /models "a"\.sbatch_args must be a table \(got "--gres=gpu:1"\)/);
+		assertRefused(slurmModel('a', 'sbatch_args = { time = "4h" }'), /models "a"\.sbatch_args\.time must be a time limit as sbatch --time reads it, such as "90" \(minutes\), "4:00:00" \(hours:minutes:seconds\) or "1-00:00:00" \(days-hours:minutes:seconds\) \(got "4h"\)$/);
+		assertRefused(slurmModel('a', 'sbatch_args = { mem = "30 GB" }'), /models "a"\.sbatch_args\.mem must be memory as sbatch --mem reads it, such as "30G" or "512M" \(a bare number is megabytes\) \(got "30 GB"\)$/);
+		assertRefused(slurmModel('a', 'sbatch_args = { extra = "--exclusive" }'), /models "a"\.sbatch_args\.extra must be a list of sbatch arguments such as \["--constraint=a100", "--exclusive"\] \(got "--exclusive"\)$/);
+		assertRefused(slurmModel('a', 'sbatch_args = { partition = "" }'), /models "a"\.sbatch_args\.partition must be a partition name such as "gpu" \(got ""\)$/);
+		assertRefused(slurmModel('a', 'srun_command = ""'), /models "a"\.srun_command must be an srun command such as "srun --mem=30G --gres=gpu:1" or \["srun", "--mem=30G", "--gres=gpu:1"\] \(got ""\)$/);
+		assertRefused(slurmModel('a', 'reach = "ssh"'), /models "a"\.reach must be "direct" \(switchboard connects to the job's node\) or "tunnel" \(the job opens an SSH tunnel back to loopback_host\) \(got "ssh"\)$/);
+		assertRefused(slurmModel('a', 'loopback_host = "h"\nloopback_ssh_port = 0'), /models "a"\.loopback_ssh_port must be a port number from 1 to 65535 \(got 0\)$/);
+		assertRefused(slurmModel('a', 'renew_before = "soon"'), /models "a"\.renew_before must be a duration such as 1800 \(seconds\), 90s, 30m or 2h \(got "soon"\)$/);
+		assertRefused(`[server]\nslurm_poll = 0\n${slurmModel('a')}`, /server\.slurm_poll must be longer than 0 \(got 0\)$/);
+		assert.equal(parse(slurmModel('a', 'renew_before = 0')).models[0]!.slurm?.renewBeforeMs, 0, '0 = never renew');
+	});
+
+	it('name their keys when a reload changes them, for the model\'s next job', () => {
+		const [before] = parse(slurmModel('a', 'sbatch_args = { gres = "gpu:1" }')).models;
+		const [after] = parse(slurmModel('a', 'sbatch_args = { gres = "gpu:2" }')).models;
+		assert.deepEqual(changedSettings(before!, after!).map(settingName), ['sbatch_args, srun_command, reach, loopback_user, loopback_host, loopback_ssh_port or renew_before']);
+		assert.ok(startSettings.has('slurm'), 'a running job keeps what it was submitted with');
+		assert.equal(settingName('slurmPollMs'), 'slurm_poll');
 	});
 });
