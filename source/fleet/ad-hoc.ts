@@ -46,7 +46,8 @@ export function adHocConfig(defaults: ModelConfig, switchCommand: readonly strin
 		name: model.name,
 		servedName: declaredModelName(command) ?? model.spec[0],
 		aliases: [],
-		launcher: 'local',
+		// Run as the defaults say: as SLURM jobs under --use-slurm or [defaults] launcher = "slurm".
+		launcher: defaults.launcher === 'slurm' ? 'slurm' : 'local',
 		command,
 		backends: [],
 		// A fixed port is one model's; ad-hoc ones take free ones.

@@ -392,7 +392,8 @@ export class Fleet {
 			throw new OperatorError('conflict', `${name} is a configured model: {"model": "${configured.name}"} runs it as configured; a spec with other settings needs a name of its own (--served-model-name).`);
 		}
 
-		if (!resolveExecutable(switchCommand[0]!)) {
+		// A SLURM job runs the command on its node, whose PATH is not ours to check.
+		if (this.#config.defaults.launcher !== 'slurm' && !resolveExecutable(switchCommand[0]!)) {
 			throw new OperatorError('conflict', `switchboard cannot run \`${switchCommand[0]}\` (its switch command, \`${switchCommand.join(' ')}\`): no such executable. Set [server] switch_command or --switch-command.`);
 		}
 
