@@ -65,18 +65,19 @@ http.createServer((request, response) => response.end(text)).listen(Number(port)
 
 	const state = async (id: string) => output('squeue', '--jobs', id, '--states=all', '--noheader', '--format=%T %r');
 
-	/** Waits for `condition`; on timeout the error carries the job's output. */
+	/** Waits for `condition`; on timeout the error carries the job's output and the queue (another user's GPU job, say). */
 	async function waitFor(id: string, what: string, condition: () => Promise<boolean>): Promise<void> {
 		try {
 			await until(condition, 20_000, what);
 		} catch (error) {
 			const file = path.join(directory, `${id}.out`);
 			const jobOutput = existsSync(file) ? readFileSync(file, 'utf8') : '';
-			throw new Error(`${String(error)}; job ${id} is '${await state(id)}', its output: ${jobOutput || '(none)'}`);
+			const queue = await output('squeue', '--format=%i %j %T %r %b');
+			throw new Error(`${String(error)}; job ${id} is '${await state(id)}', its output: ${jobOutput || '(none)'}\nsqueue:\n${queue}`);
 		}
 	}
 
-	it('runs a job on the GPU, keeps a second GPU job pending for Resources, lists both by name, and cancels them', async t => {
+	it('runs a job on the GPU, keeps a second GPU job pending for Resources but not a CPU job, lists jobs by name, and cancels them', async t => {
 		const port = await freePort();
 		const submitted = performance.now();
 		const holder = await sbatch('gpu-a', `exec ${serve(port, 'from the job')}`, '--gres=gpu:1');
@@ -96,8 +97,13 @@ http.createServer((request, response) => response.end(text)).listen(Number(port)
 		const listed = await output('squeue', both, '--states=all', '--noheader', '--format=%i %j %T %r');
 		assert.deepEqual(listed.split('\n').sort(), [`${holder} ${names}-gpu-a RUNNING None`, `${waiting} ${names}-gpu-b PENDING Resources`].sort());
 
-		await run('scancel', [waiting, holder]);
-		await until(async () => (await output('squeue', both, '--noheader', '--format=%i')) === '', 10_000, 'both jobs to leave squeue');
+		const cpuSubmitted = performance.now();
+		const cpuOnly = await sbatch('cpu', 'exec sleep 600');
+		await waitFor(cpuOnly, 'a job without a GPU to run while the GPU job waits', async () => (await state(cpuOnly)).startsWith('RUNNING'));
+		t.diagnostic(`sbatch → RUNNING behind a waiting GPU job in ${Math.round(performance.now() - cpuSubmitted)} ms`);
+
+		await run('scancel', [waiting, holder, cpuOnly]);
+		await until(async () => (await output('squeue', both, '--noheader', '--format=%i')) === '', 10_000, 'both GPU jobs to leave squeue');
 		assert.deepEqual((await output('squeue', both, '--states=all', '--noheader', '--format=%T')).split('\n'), ['CANCELLED', 'CANCELLED']);
 		assert.equal(await get(`http://${address}:${port}/`), undefined, 'the cancelled job\'s server is gone');
 	});
