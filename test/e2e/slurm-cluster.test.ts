@@ -55,10 +55,11 @@ http.createServer((request, response) => response.end(text)).listen(Number(port)
 	/** A job's batch script line: an HTTP server answering `text` on 127.0.0.1:`port`. */
 	const serve = (port: number, text: string) => `'${process.execPath}' '${server}' ${port} '${text}'`;
 
+	/** Submits `script`; the time limit ends the job should this test be killed before it cancels it. */
 	async function sbatch(name: string, script: string, ...flags: string[]): Promise<string> {
 		const file = path.join(directory, `${name}.sh`);
 		writeFileSync(file, `#!/bin/bash\n${script}\n`);
-		const id = await output('sbatch', '--parsable', `--job-name=${names}-${name}`, `--output=${directory}/%j.out`, ...flags, file);
+		const id = await output('sbatch', '--parsable', `--job-name=${names}-${name}`, `--output=${directory}/%j.out`, '--time=2', ...flags, file);
 		jobs.push(id);
 		return id;
 	}
