@@ -89,9 +89,10 @@ fi
 # --- slurm.conf and gres.conf. One node, this host, reached on 127.0.0.1 (no DNS). OverSubscribe
 # lets several small jobs share a CPU; DefMemPerCPU keeps a job without --mem from taking the whole
 # node; batch_sched_delay=0 starts a batch job at once instead of up to 3 s later. Behind a job that
-# waits for the GPU, only the backfill scheduler starts other jobs: bf_interval=1 has it look every
-# second, not every 30. A GPU without a File= is dropped (the node then goes INVAL), so the fake GPU
-# is /dev/null.
+# waits for the GPU (PENDING Resources) only the backfill scheduler starts other jobs (PENDING
+# Priority until then), and only those whose time limit ends before the waiting job could start:
+# it holds the whole node from then on. bf_interval=1 has it look every second, not every 30.
+# A GPU without a File= is dropped (the node then goes INVAL), so the fake GPU is /dev/null.
 node_name=$(hostname -s)
 cpus=$(nproc)
 memory_mb=$(awk '/^MemTotal:/ {m = int($2 / 2048); print (m > 4096 ? 4096 : m)}' /proc/meminfo)
