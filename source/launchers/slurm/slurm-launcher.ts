@@ -362,6 +362,10 @@ function endOf(entry: QueueEntry): string {
 			return `${job} was cancelled${reason}`;
 		}
 
+		case 'FAILED': {
+			return `${job} failed${reason}`;
+		}
+
 		case 'TIMEOUT': {
 			return `${job} reached its time limit`;
 		}
