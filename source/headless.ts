@@ -5,6 +5,7 @@ import type {Config} from './config/types.js';
 import {LogRing} from './fleet/log-ring.js';
 import {stateFile} from './fleet/state-file.js';
 import {launchers} from './launchers/launch.js';
+import {jobLedgerFile} from './launchers/slurm/job-ledger.js';
 import {Reaper} from './launchers/reaper.js';
 import {createLogger, type Logger} from './log/logger.js';
 import {watchConfig} from './reload.js';
@@ -29,7 +30,7 @@ export async function runHeadless(config: Config, origin?: ConfigOrigin): Promis
 	const logger = createLogger({level: config.server.logLevel, json: config.server.jsonLogs, recent: ownLog});
 	const reaper = new Reaper(Math.max(...config.models.map(model => model.stopGraceMs)), reason => {
 		logger.warn({reason}, 'the watchdog that stops backends if switchboard dies has ended; stop switchboard with Ctrl-C or SIGTERM so it can stop them itself');
-	});
+	}, jobLedgerFile(config.server.stateDir));
 	const {launch, recoverJobs} = launchers({
 		reaper,
 		logs: {keep: config.server.logKeep, maxBytes: config.server.logMaxBytes},

@@ -95,7 +95,12 @@ const modelSettings = {
 	stop_grace: duration({zeroMeans: 'SIGKILL at once'}).optional(),
 	max_queue: wholeNumber(0, Number.MAX_SAFE_INTEGER, 'a whole number of requests, 0 or more').optional(),
 	max_wait: duration({}).optional(),
-	env: z.record(z.string(), z.string(expecting('a string in quotes, such as "0"')), expecting('a table such as { CUDA_VISIBLE_DEVICES = "0" }')).optional(),
+	// Names a shell can export: a SLURM job's script sets them with `export NAME=…`.
+	env: z.record(z.string().regex(/^[A-Za-z_]\w*$/), z.string(expecting('a string in quotes, such as "0"')), {
+		error: issue => issue.code === 'invalid_key'
+			? 'is not an environment variable name: letters, digits and _, not starting with a digit'
+			: expecting('a table such as { CUDA_VISIBLE_DEVICES = "0" }').error(issue),
+	}).optional(),
 	on_cold: z.enum(['hold', 'reject'], expecting('"hold" (wait until the model is ready) or "reject" (503 at once)')).optional(),
 	capacity: wholeNumber(1, 1_000_000, capacityExpected).optional(),
 	routing: z.enum(routingPolicies, expecting(routingPolicies.map(policy => `"${policy}"`).join(', ').replace(/, ([^,]*)$/, ' or $1'))).optional(),

@@ -200,9 +200,16 @@ export class ManagedModel implements FleetModel {
 				this.#replicaEnded(replica, reason, whileLoading);
 			},
 			left: (_replica, reason) => {
+				if (!isUp(this.#state)) {
+					return;
+				}
+
 				// The others serve on; with none left the model stops, and the next request starts it again.
-				if (isUp(this.#state) && !this.#replicas.some(other => other.live)) {
+				if (!this.#replicas.some(other => other.live)) {
 					void this.stop(reason);
+				} else if (this.#state === 'ready' && !this.#replicas.some(other => other.state === 'ready')) {
+					// Those left are still coming up: its requests wait for them.
+					this.#setState('loading', reason);
 				}
 			},
 		};
@@ -655,8 +662,14 @@ export class ManagedModel implements FleetModel {
 		}
 
 		if (replica.state === 'stopping' || replica.state === 'stopped' || replica.state === 'restarting') {
-			// A fresh job that did not make it: the old one serves on until its own end.
+			// A fresh job that did not make it: the old one serves on until its own end. An old one
+			// that ended first: the fresh one simply serves once ready, and the slot may be reused.
 			this.#replacing.delete(replica);
+			for (const [fresh, old] of this.#replacing) {
+				if (old === replica) {
+					this.#replacing.delete(fresh);
+				}
+			}
 		}
 	}
 

@@ -46,7 +46,8 @@ export interface ReplicaOwner {
 	 * It ended without being asked to: its process exited, or it was not ready in time. `reason`
 	 * ends with its last log lines.
 	 */
-	ended(replica: Replica, reason: string, whileLoading: boolean): void;	/** It was ended on purpose from outside (its SLURM job cancelled) while it served: not a crash. */
+	ended(replica: Replica, reason: string, whileLoading: boolean): void;
+	/** It was ended on purpose from outside (its SLURM job cancelled) while it served: not a crash. */
 	left(replica: Replica, reason: string): void;
 }
 
@@ -213,6 +214,7 @@ export class Replica {
 				env: gpus.length > 0 ? {...config.env, CUDA_VISIBLE_DEVICES: gpus.join(',')} : config.env,
 				logPath: this.#logPath,
 				stopGraceMs: config.stopGraceMs,
+				idleTimeoutMs: config.idleTimeoutMs,
 				slurm: config.slurm,
 				adopt,
 			}, {
@@ -284,7 +286,7 @@ export class Replica {
 		} else if (info.outside && !loading) {
 			void this.#halt(reason);
 			this.owner.left(this, reason);
-		} else if (loading && port !== undefined && config.port === undefined && this.#portRaces < maxPortRaces && /address already in use|EADDRINUSE/i.test(reason)) {
+		} else if (loading && port !== undefined && config.port === undefined && !config.slurm && this.#portRaces < maxPortRaces && /address already in use|EADDRINUSE/i.test(reason)) {
 			this.#retryPort(config, port, reason);
 		} else {
 			this.#end(generation, reason, loading);

@@ -4,7 +4,7 @@ import type {ModelConfig} from '../config/types.js';
 import {localLauncher} from './local.js';
 import type {LogLimits} from './log-files.js';
 import type {Reaper} from './reaper.js';
-import {JobLedger, type JobRecord} from './slurm/job-ledger.js';
+import {JobLedger, jobLedgerFile, type JobRecord} from './slurm/job-ledger.js';
 import {JobWatcher} from './slurm/job-watcher.js';
 import {recoverJobs} from './slurm/recover.js';
 import {slurmLauncher} from './slurm/slurm-launcher.js';
@@ -27,8 +27,10 @@ export interface Launchers {
 }
 
 export function launchers(options: LaunchersOptions): Launchers {
-	const local = localLauncher(options.reaper, options.logs);
-	const ledger = new JobLedger(path.join(options.stateDir, 'slurm-jobs.json'), message => {
+	// One set for both: pruning a model's old logs never deletes a file a running backend writes.
+	const logsInUse = new Set<string>();
+	const local = localLauncher(options.reaper, options.logs, logsInUse);
+	const ledger = new JobLedger(jobLedgerFile(options.stateDir), message => {
 		options.log('warn', message);
 	});
 	// One switchboard per state directory: its path tells this switchboard's jobs from another's.
@@ -39,9 +41,16 @@ export function launchers(options: LaunchersOptions): Launchers {
 			options.log('warn', message);
 		},
 	});
-	const slurm = slurmLauncher({owner, watcher, ledger, logs: options.logs});
+	const slurm = slurmLauncher({owner, watcher, ledger, logs: options.logs, logsInUse, reaper: options.reaper});
 	return {
 		launch: (spec, listener) => spec.slurm ? slurm(spec, listener) : local(spec, listener),
-		recoverJobs: async models => recoverJobs({owner, ledger, models, log: options.log}),
+		recoverJobs: async models => {
+			const adopted = await recoverJobs({owner, ledger, models, log: options.log});
+			for (const job of adopted) {
+				options.reaper.watchJob(job.id!, models.find(model => model.name === job.model)?.idleTimeoutMs ?? 0);
+			}
+
+			return adopted;
+		},
 	};
 }

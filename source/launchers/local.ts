@@ -16,9 +16,7 @@ const logPollMs = 200;
  * start deletes the oldest log files of its model beyond `logs.keep`, never one a running
  * backend writes to.
  */
-export function localLauncher(reaper: Reaper, logs: LogLimits): Launch {
-	/** The log files of running backends. */
-	const inUse = new Set<string>();
+export function localLauncher(reaper: Reaper, logs: LogLimits, inUse = new Set<string>()): Launch {
 	return (spec, listener) => new LocalInstance(spec, listener, reaper, logs, inUse);
 }
 

@@ -12,11 +12,8 @@ export interface ReadinessTarget {
 	pingPath: string;
 	/** The name the backend should list in `/v1/models`, when known. */
 	expectedModel: string | undefined;
-	/**
-	 * The process group of the backend we started; `job`: the address came from our own SLURM job,
-	 * so what answers there is ours; undefined: not known.
-	 */
-	group: number | 'job' | undefined;
+	/** The process group of the backend we started; undefined when it runs elsewhere (a SLURM job) or cannot be told. */
+	group: number | undefined;
 }
 
 const probeIntervalMs = 250;
@@ -67,7 +64,7 @@ export async function checkReadiness(target: ReadinessTarget): Promise<Readiness
 			return {ready: false};
 		}
 
-		const ours = target.group === 'job' ? true : target.group === undefined ? undefined : listenerInGroup(target.port, target.group);
+		const ours = target.group === undefined ? undefined : listenerInGroup(target.port, target.group);
 		if (ours === false) {
 			return {ready: false, foreignModels: await modelsAt(target.url) ?? []};
 		}
@@ -81,7 +78,8 @@ export async function checkReadiness(target: ReadinessTarget): Promise<Readiness
 			return {ready: true};
 		}
 
-		// Ours, yet named otherwise (a config file, an alias flag): ready, and worth a note.
+		// Ours, yet named otherwise (a config file, an alias flag): ready, and worth a note. Where
+		// that cannot be told (a job's node, macOS), another name means another server.
 		return ours ? {ready: true, listedModels: listed} : {ready: false, foreignModels: listed};
 	} catch {
 		return {ready: false};

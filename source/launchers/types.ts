@@ -15,6 +15,8 @@ export interface LaunchSpec {
 	/** The file this start's output goes to. */
 	logPath: string;
 	stopGraceMs: number;
+	/** Its model's idle timeout: a SLURM job a dead switchboard left behind is cancelled after this (0: never). */
+	idleTimeoutMs: number;
 	/** Run as a SLURM job with these settings; undefined: a local process. */
 	slurm: SlurmConfig | undefined;
 	/** A job of an earlier run to take over, instead of submitting a new one. */

@@ -179,6 +179,17 @@ describe('SLURM launcher', {skip}, () => {
 		await until(() => gone(job), 10_000, 'the job to be cancelled at shutdown');
 	});
 
+	it('cancels the job of a switchboard killed with SIGKILL that nobody restarts, once its idle timeout has passed', async () => {
+		const {file} = configFile('host = "127.0.0.1"\nidle_timeout = "2s"\nsbatch_args = { gres = "gpu:1", mem = "200M" }');
+		const {switchboard, openai, status} = await start(['--config', file]);
+		await chat(openai);
+		const job = (await status()).replicas[0]!.job!.id!;
+		switchboard.child.kill('SIGKILL');
+		await switchboard.exited;
+		assert.equal(jobState(job), 'RUNNING', 'not at once: a restarted switchboard could take it over');
+		await until(() => gone(job), 15_000, 'the reaper to cancel the orphaned job');
+	});
+
 	it('runs llm-proxy-ondemand\'s command line: --use-slurm --srun-cmd … --loopback-user … --loopback-host … -- <command>', async () => {
 		const {openai, status, switchboard} = await start(['--use-slurm', '--srun-cmd', 'srun --mem=100M --gres=gpu:1', '--loopback-user', 'root', '--loopback-host', '127.0.0.1'], simArgs());
 		assert.ok((await chat(openai)).length > 0);

@@ -238,6 +238,7 @@ describe('switchboard.toml errors name the file, the key and what is expected', 
 		assertRefused(`[server]\nport = "8100"\n${model('a')}`, /server\.port must be a port number from 0 to 65535 .*\(got "8100"\)/);
 		assertRefused(model('a', 'port = 70000'), /models "a"\.port must be a port number from 1 to 65535 \(got 70000\)/);
 		assertRefused(model('a', 'env = { CUDA_VISIBLE_DEVICES = 0 }'), /models "a"\.env\.CUDA_VISIBLE_DEVICES must be a string in quotes/);
+		assertRefused(model('a', 'env = { "A-B" = "1" }'), /models "a"\.env\.A-B is not an environment variable name: letters, digits and _/);
 		assertRefused(model('a', 'ping_path = "health"'), /models "a"\.ping_path must be a path starting with \//);
 		assertRefused(`[server]\nlog_dir = "~bob/logs"\n${model('a')}`, /server\.log_dir must be a directory path \(~ is expanded, ~user is not\)/);
 		assertRefused(`server = 8100\n${model('a')}`, /switchboard\.toml: server must be a table \(got 8100\)/);

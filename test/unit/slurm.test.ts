@@ -223,7 +223,7 @@ describe('SLURM jobs in the fleet', () => {
 	});
 
 	it('takes over a job of an earlier run on the port it was recorded with', async () => {
-		const job: JobRecord = {name: 'switchboard-m-abc123-x', id: '31', model: 'm', port: 8150, logPath: '/tmp/m.log', submittedAt: clock.now() - minute};
+		const job: JobRecord = {name: 'switchboard-m-abc123-x', id: '31', model: 'm', port: 8150, logPath: '/tmp/m.log', submittedAt: clock.now() - minute, owner: 1};
 		fleet.adopt(job);
 		await settle();
 		assert.equal(instances.length, 1);
@@ -236,7 +236,7 @@ describe('SLURM jobs in the fleet', () => {
 
 describe('recovering the jobs of an earlier run', () => {
 	const owner = 'abc123';
-	const record = (name: string, model: string): JobRecord => ({name, id: undefined, model, port: 8101, logPath: `/tmp/${name}.log`, submittedAt: 0});
+	const record = (name: string, model: string): JobRecord => ({name, id: undefined, model, port: 8101, logPath: `/tmp/${name}.log`, submittedAt: 0, owner: 1});
 
 	it('takes over running jobs of configured SLURM models and cancels every other job of its own', async () => {
 		const ledger = new JobLedger(undefined, assert.fail);
@@ -263,11 +263,12 @@ describe('recovering the jobs of an earlier run', () => {
 				cancelled.push(id);
 			},
 		});
-		assert.deepEqual(adopted.map(job => [job.id, job.name]), [['1', 'switchboard-m-abc123-1']]);
+		assert.deepEqual(adopted.map(job => [job.id, job.name, job.owner]), [['1', 'switchboard-m-abc123-1', process.pid]]);
+		assert.equal(ledger.records[0]!.owner, process.pid, 'the dead switchboard\'s reaper leaves a job taken over alone');
 		assert.deepEqual(cancelled, ['2', '3', '5'], 'never another switchboard\'s job, nor one that is not switchboard\'s');
 		assert.deepEqual(ledger.records.map(job => job.name), ['switchboard-m-abc123-1'], 'the ended job 4 and the cancelled ones are forgotten');
 		assert.match(logs.join('\n'), /cancelled SLURM job 2 .*still pending, and nobody waits for it now/);
-		assert.match(logs.join('\n'), /cancelled SLURM job 3 .*gone is no longer a SLURM model/);
+		assert.match(logs.join('\n'), /cancelled SLURM job 3 .*gone is not one of the SLURM models configured now/);
 	});
 
 	it('does not ask squeue when no model is a SLURM model and no job was left', async () => {

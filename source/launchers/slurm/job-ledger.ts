@@ -1,4 +1,5 @@
 import {readFileSync} from 'node:fs';
+import path from 'node:path';
 import {z} from 'zod';
 import {writeFileAtomic} from '../../util/atomic-file.js';
 
@@ -13,6 +14,13 @@ export interface JobRecord {
 	port: number;
 	logPath: string;
 	submittedAt: number;
+	/** The pid of the switchboard that owns it now: its reaper cancels it only while this is the one that died. */
+	owner: number;
+}
+
+/** Where the ledger of a state directory is. */
+export function jobLedgerFile(stateDir: string): string {
+	return path.join(stateDir, 'slurm-jobs.json');
 }
 
 const recordEntry = z.object({
@@ -22,6 +30,7 @@ const recordEntry = z.object({
 	port: z.int(),
 	log_path: z.string(),
 	submitted_at: z.number(),
+	owner: z.int().default(0),
 });
 
 /**
@@ -47,8 +56,8 @@ export class JobLedger {
 		this.#save();
 	}
 
-	update(name: string, id: string): void {
-		this.#records = this.#records.map(record => record.name === name ? {...record, id} : record);
+	update(name: string, changes: Partial<Pick<JobRecord, 'id' | 'owner'>>): void {
+		this.#records = this.#records.map(record => record.name === name ? {...record, ...changes} : record);
 		this.#save();
 	}
 
@@ -73,7 +82,7 @@ export class JobLedger {
 
 		try {
 			const entries = z.object({jobs: z.array(recordEntry)}).parse(JSON.parse(text)).jobs;
-			return entries.map(entry => ({name: entry.name, id: entry.id, model: entry.model, port: entry.port, logPath: entry.log_path, submittedAt: entry.submitted_at}));
+			return entries.map(entry => ({name: entry.name, id: entry.id, model: entry.model, port: entry.port, logPath: entry.log_path, submittedAt: entry.submitted_at, owner: entry.owner}));
 		} catch (error) {
 			this.onProblem(`${file} is not a list of jobs (${(error as Error).message.split('\n')[0]}); switchboard finds its SLURM jobs by their names instead`);
 			return [];
@@ -85,7 +94,7 @@ export class JobLedger {
 			return;
 		}
 
-		const jobs = this.#records.map(record => ({name: record.name, id: record.id, model: record.model, port: record.port, log_path: record.logPath, submitted_at: record.submittedAt}));
+		const jobs = this.#records.map(record => ({name: record.name, id: record.id, model: record.model, port: record.port, log_path: record.logPath, submitted_at: record.submittedAt, owner: record.owner}));
 		try {
 			writeFileAtomic(this.file, JSON.stringify({jobs}, null, '\t') + '\n');
 		} catch (error) {

@@ -54,7 +54,7 @@ export function jobScript(options: JobScriptOptions): string {
 
 	const target = `${tunnel.user}@${tunnel.host}`;
 	lines.push(
-		`echo "switchboard: opening the tunnel ${target}:${tunnel.port} -> $(hostname):$port"`,
+		`echo ${quote(`switchboard: opening the tunnel ${target}:${tunnel.port} -> `)}"$(hostname):$port"`,
 		[
 			'ssh -N',
 			'-o ExitOnForwardFailure=yes -o BatchMode=yes -o StrictHostKeyChecking=accept-new',
@@ -64,10 +64,11 @@ export function jobScript(options: JobScriptOptions): string {
 		'tunnel=$!',
 		`${command} &`,
 		'server=$!',
-		'trap \'kill $server $tunnel 2>/dev/null\' TERM INT',
+		// scancel and the time limit signal every process of the job: ssh then ends too, and that is no login problem.
+		'trap \'stopping=1; kill $server $tunnel 2>/dev/null\' TERM INT',
 		'wait -n',
 		'status=$?',
-		`kill -0 $tunnel 2>/dev/null || echo "switchboard: the SSH tunnel to ${target} (port ${tunnel.sshPort}) ended with code $status; is the key of $(whoami)@$(hostname) in ${tunnel.user}'s authorized_keys on ${tunnel.host}?"`,
+		`if [ -z "\${stopping:-}" ] && ! kill -0 $tunnel 2>/dev/null; then echo ${quote(`switchboard: the SSH tunnel to ${target} (port ${tunnel.sshPort}) ended with code`)} "$status;" ${quote(`is the key of this job's user in ${tunnel.user}'s authorized_keys on ${tunnel.host}?`)}; fi`,
 		'kill $server $tunnel 2>/dev/null',
 		'wait',
 		'exit $status',

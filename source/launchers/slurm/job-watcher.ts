@@ -90,8 +90,15 @@ export class JobWatcher {
 			}
 
 			for (const follower of followers) {
-				if (this.#followers.has(follower)) {
+				if (!this.#followers.has(follower)) {
+					continue;
+				}
+
+				try {
 					follower.seen(newest(entries.filter(entry => entry.name === follower.name)));
+				} catch (error) {
+					// One job's trouble must not stop the others being watched.
+					this.options.onProblem(`following SLURM job ${follower.name} failed: ${(error as Error).message}`);
 				}
 			}
 		})();

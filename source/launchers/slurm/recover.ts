@@ -57,14 +57,16 @@ export async function recoverJobs(options: RecoveryOptions): Promise<JobRecord[]
 		const model = record && slurmModels.get(record.model);
 		if (record && model && isRunning(entry.state)) {
 			options.log('info', `taking over SLURM job ${entry.id} of ${record.model}, left running by an earlier switchboard`);
-			adopted.push({...record, id: entry.id});
+			// Ours from now on: the dead switchboard's reaper leaves it alone.
+			ledger.update(record.name, {id: entry.id, owner: process.pid});
+			adopted.push({...record, id: entry.id, owner: process.pid});
 			continue;
 		}
 
 		const why = !record
 			? 'an earlier switchboard submitted it and did not live to record it'
 			: !model
-				? `${record.model} is no longer a SLURM model in the configuration`
+				? `${record.model} is not one of the SLURM models configured now`
 				: `it was still ${entry.state.toLowerCase()}, and nobody waits for it now`;
 		try {
 			await cancel(entry.id);

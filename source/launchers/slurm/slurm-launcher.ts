@@ -5,6 +5,7 @@ import type {SlurmConfig} from '../../config/types.js';
 import {openBackendLog, type LogLimits} from '../log-files.js';
 import {LogFollower} from '../log-follower.js';
 import {probeUntilReady} from '../readiness.js';
+import type {Reaper} from '../reaper.js';
 import type {ExitInfo, Instance, InstanceListener, JobStatus, Launch, LaunchSpec} from '../types.js';
 import {jobScript, portFromComment} from './job-script.js';
 import type {JobLedger} from './job-ledger.js';
@@ -15,6 +16,8 @@ import {isRunning, isWaiting, type QueueEntry} from './squeue.js';
 const logPollMs = 200;
 /** Ends someone chose (scancel, the time limit, a preemption): not crashes to restart at once. */
 const endedOutside = new Set(['CANCELLED', 'TIMEOUT', 'PREEMPTED', 'DEADLINE']);
+/** Pending reasons that no wait clears: the job asks for more than its partition, account or QOS allow, or cannot be placed at all. */
+const neverRuns = /^(BadConstraints|PartitionConfig|PartitionNodeLimit|PartitionTimeLimit|InvalidAccount|InvalidQOS|AccountNotAllowed|QOSNotAllowed|DependencyNeverSatisfied|(QOS|Assoc)Max\w*PerJob\w*)$/;
 /** scancel's SIGTERM turns into SIGKILL after the cluster's KillWait (30 s by default); a stop waits that long and a little more. */
 const leaveQueueMs = 45_000;
 
@@ -24,6 +27,10 @@ export interface SlurmLauncherOptions {
 	watcher: JobWatcher;
 	ledger: JobLedger;
 	logs: LogLimits;
+	/** The log files of running backends, shared with the local launcher (pruning spares them). */
+	logsInUse: Set<string>;
+	/** Cancels the jobs of a switchboard that died, if nobody takes them over (see Reaper). */
+	reaper: Pick<Reaper, 'watchJob' | 'forgetJob'>;
 	/** Where a job's node is reached from here (scontrol's NodeAddr); cached per node. */
 	nodeAddress?(node: string): Promise<string>;
 }
@@ -45,7 +52,6 @@ export function isOwnJob(name: string, owner: string): boolean {
  * the job running).
  */
 export function slurmLauncher(options: SlurmLauncherOptions): Launch {
-	const inUse = new Set<string>();
 	const addresses = new Map<string, Promise<string>>();
 	const nodeAddress = options.nodeAddress ?? (async (node: string) => {
 		let address = addresses.get(node);
@@ -60,13 +66,12 @@ export function slurmLauncher(options: SlurmLauncherOptions): Launch {
 	let serial = 0;
 	return (spec, listener) => {
 		const name = spec.adopt?.name ?? jobName(spec.model, options.owner, `${Date.now().toString(36)}${(serial++).toString(36)}`);
-		return new SlurmInstance(spec, name, listener, {...options, nodeAddress, logsInUse: inUse});
+		return new SlurmInstance(spec, name, listener, {...options, nodeAddress});
 	};
 }
 
 interface InstanceDeps extends SlurmLauncherOptions {
 	nodeAddress(node: string): Promise<string>;
-	logsInUse: Set<string>;
 }
 
 class SlurmInstance implements Instance {
@@ -83,6 +88,8 @@ class SlurmInstance implements Instance {
 	/** squeue has listed the job at least once. */
 	#seen = false;
 	#running = false;
+	/** Finding where it listens and waiting for it to answer is under way. */
+	#reaching = false;
 	#ready = false;
 	#wanted = true;
 	#ended = false;
@@ -108,16 +115,18 @@ class SlurmInstance implements Instance {
 		if (spec.adopt) {
 			closeSync(fd);
 			this.#submitted = Promise.resolve();
+			this.#known(spec.adopt.id);
 			this.#follow();
 			return;
 		}
 
-		deps.ledger.add({name, id: undefined, model: spec.model, port: spec.port, logPath: spec.logPath, submittedAt: Date.now()});
+		deps.ledger.add({name, id: undefined, model: spec.model, port: spec.port, logPath: spec.logPath, submittedAt: Date.now(), owner: process.pid});
 		const script = jobScript({
 			model: spec.model,
 			command: spec.command,
 			env: spec.env,
-			firstPort: this.#slurm.reach === 'tunnel' ? 'by job id' : spec.port,
+			// Ports from the job's id: jobs that start together on one node (other switchboards' too) try different ones.
+			firstPort: 'by job id',
 			tunnel: this.#slurm.tunnel && this.#slurm.reach === 'tunnel' ? {...this.#slurm.tunnel, port: spec.port} : undefined,
 		});
 		const output = [`--job-name=${name}`, `--output=${spec.logPath}`, '--open-mode=append'];
@@ -155,24 +164,15 @@ class SlurmInstance implements Instance {
 		await this.#submitted;
 		if (!this.#ended) {
 			const {id, name} = this.#job;
-			try {
-				await runSlurm('scancel', id === undefined ? [`--name=${name}`] : [id]);
-			} catch (error) {
-				this.listener.onLog(`switchboard: scancel ${id ?? name} failed: ${(error as Error).message}`);
-			}
+			await this.#cancel();
 
-			// Stopped only once the job has left squeue: until then it may hold its GPU.
-			const deadline = Date.now() + leaveQueueMs;
-			while (!this.#ended && Date.now() < deadline) {
-				await this.deps.watcher.pollNow();
-				if (!this.#ended) {
-					await sleep(250);
-				}
-			}
-
+			// Stopped only once the job has left squeue: until then it may hold its GPU. The watcher
+			// polls at its fast pace while this job is not settled.
+			void this.deps.watcher.pollNow();
+			await Promise.race([this.#exited, sleep(leaveQueueMs)]);
 			if (!this.#ended) {
-				this.listener.onLog(`switchboard: SLURM job ${id ?? name} was still in squeue ${leaveQueueMs / 1000} s after scancel; it may still hold its node`);
-				this.#finish(`(${this.#describeJob()}) did not leave the queue after scancel`);
+				this.listener.onLog(`switchboard: SLURM job ${id ?? name} was still in squeue ${leaveQueueMs / 1000} s after scancel; it may still hold its node (the reaper cancels it again if switchboard dies)`);
+				this.#finish(`(${this.#describeJob()}) did not leave the queue after scancel`, {keepRecord: true});
 			}
 		}
 
@@ -190,7 +190,7 @@ class SlurmInstance implements Instance {
 			// --parsable prints "<id>" or "<id>;<cluster>".
 			const id = answer.trim().split(';')[0]!;
 			this.#job = {...this.#job, id};
-			this.deps.ledger.update(name, id);
+			this.#known(id);
 			this.listener.onLog(`switchboard: submitted SLURM job ${id} (${name}): sbatch ${args.join(' ')}`);
 			this.listener.onJob(this.#job);
 			this.#follow();
@@ -199,8 +199,22 @@ class SlurmInstance implements Instance {
 				this.listener.onLog(line);
 			}
 
-			this.#finish(`could not be submitted to SLURM: ${(error as Error).message.split('\n').at(-1)}`);
+			// sbatch may have submitted it before failing to answer (a timeout): no job of this name may stay behind.
+			const {message} = error as Error;
+			const cancelled = await runSlurm('scancel', [`--name=${name}`]).then(() => true, () => false);
+			this.#finish(`could not be submitted to SLURM: ${message.split('\n').at(-1)}`, {keepRecord: !cancelled && /did not answer/.test(message)});
+			return;
 		}
+	}
+
+	/** Its id is known: recorded, and watched by the reaper in case switchboard dies. */
+	#known(id: string | undefined): void {
+		if (id === undefined) {
+			return;
+		}
+
+		this.deps.ledger.update(this.#job.name, {id});
+		this.deps.reaper.watchJob(id, this.spec.idleTimeoutMs);
 	}
 
 	#follow(): void {
@@ -242,28 +256,53 @@ class SlurmInstance implements Instance {
 			endsAt: isRunning(entry.state) && entry.timeLeftMs !== undefined ? Date.now() + entry.timeLeftMs : undefined,
 		};
 		if (before.id === undefined) {
-			this.deps.ledger.update(entry.name, entry.id);
+			this.#known(entry.id);
 		}
 
 		if (before.state !== entry.state || before.reason !== entry.reason || before.node !== entry.node || before.id !== entry.id) {
 			this.listener.onJob(this.#job);
 		}
 
+		if (isWaiting(entry.state)) {
+			if (this.#running) {
+				// Requeued (by an admin, or after a node failure): the backend it ran is gone.
+				void this.#cancel();
+				this.#finish(`(${this.#describeJob()}) was requeued by SLURM`);
+			} else if (entry.reason && neverRuns.test(entry.reason)) {
+				void this.#cancel();
+				this.#finish(`(${this.#describeJob()}) can never run as submitted: squeue says ${entry.reason}`);
+			}
+
+			return;
+		}
+
 		// COMPLETING: its processes are being ended; how it ended shows at the next poll.
-		if (isWaiting(entry.state) || entry.state === 'COMPLETING') {
+		if (entry.state === 'COMPLETING') {
 			return;
 		}
 
 		if (!isRunning(entry.state)) {
-			this.#finish(endOf(entry), endedOutside.has(entry.state));
+			// A srun that ended unasked cancels its job: a crash, not someone's choice.
+			this.#finish(endOf(entry), {outside: endedOutside.has(entry.state) && !this.#srunExit});
 			return;
 		}
 
-		if (!this.#running) {
-			this.#running = true;
-			void this.#reach(entry);
-		} else if (this.#url === undefined) {
-			void this.#reach(entry);
+		this.#running = true;
+		if (!this.#reaching) {
+			this.#reaching = true;
+			void this.#reach(entry).finally(() => {
+				this.#reaching = false;
+			});
+		}
+	}
+
+	/** scancel for a job that has to go, whatever its state; a failure is only logged (the reaper and the next start try again). */
+	async #cancel(): Promise<void> {
+		const {id, name} = this.#job;
+		try {
+			await runSlurm('scancel', id === undefined ? [`--name=${name}`] : [id]);
+		} catch (error) {
+			this.listener.onLog(`switchboard: scancel ${id ?? name} failed: ${(error as Error).message}`);
 		}
 	}
 
@@ -290,7 +329,8 @@ class SlurmInstance implements Instance {
 			port: Number(new URL(this.#url).port),
 			pingPath: this.spec.pingPath,
 			expectedModel: this.spec.expectedModel,
-			group: 'job',
+			// Whatever else listens on that node could answer too: its /v1/models tells ours.
+			group: undefined,
 		}, this.spec.model, {
 			active: () => this.#wanted && !this.#ended,
 			onLog: line => {
@@ -329,14 +369,24 @@ class SlurmInstance implements Instance {
 		}
 	}
 
-	#finish(description: string, outside = false): void {
+	/**
+	 * It is over for switchboard: `outside` when someone chose to end it; `keepRecord` when it may
+	 * still hold its node, so that the reaper and the next start still know it.
+	 */
+	#finish(description: string, {outside = false, keepRecord = false}: {outside?: boolean; keepRecord?: boolean} = {}): void {
 		if (this.#ended) {
 			return;
 		}
 
 		this.#ended = true;
 		this.#unfollow();
-		this.deps.ledger.remove(this.#job.name);
+		if (!keepRecord) {
+			this.deps.ledger.remove(this.#job.name);
+			if (this.#job.id !== undefined) {
+				this.deps.reaper.forgetJob(this.#job.id);
+			}
+		}
+
 		// Its last words are read before anyone hears of the end.
 		this.#follower.close();
 		this.deps.logsInUse.delete(this.spec.logPath);
