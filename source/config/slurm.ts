@@ -1,4 +1,5 @@
 import os from 'node:os';
+import {parseSlurmDuration} from '../launchers/slurm/slurm-time.js';
 import {formatDuration} from '../util/duration.js';
 import {defaultLoopbackSshPort, defaultModelSettings, directSlurmHost} from './defaults.js';
 import type {ModelSettings} from './schema.js';
@@ -32,15 +33,8 @@ export function readSlurmTime(text: string): Reading<number> {
 		return {value: 0};
 	}
 
-	const [, days, clock] = /^(?:(\d+)-)?(\d+(?::\d+){0,2})$/.exec(text) ?? [];
-	if (clock === undefined) {
-		return {expected: slurmTimeExpected};
-	}
-
-	// After days the clock starts with hours (d-h, d-h:m, d-h:m:s); alone it is m, m:s or h:m:s.
-	const parts = clock.split(':').map(Number);
-	const [hours = 0, minutes = 0, seconds = 0] = days !== undefined || parts.length === 3 ? parts : [0, ...parts];
-	return {value: ((((Number(days ?? 0) * 24) + hours) * 60 + minutes) * 60 + seconds) * 1000};
+	const ms = parseSlurmDuration(text);
+	return ms === undefined ? {expected: slurmTimeExpected} : {value: ms};
 }
 
 export const slurmMemoryExpected = 'memory as sbatch --mem reads it, such as "30G" or "512M" (a bare number is megabytes)';
