@@ -2,7 +2,6 @@ import {accessSync, constants, mkdirSync} from 'node:fs';
 import {ConfigError} from './config/errors.js';
 import type {ConfigOrigin} from './config/from-cli.js';
 import type {Config} from './config/types.js';
-import {adHocConfig} from './fleet/ad-hoc.js';
 import {LogRing} from './fleet/log-ring.js';
 import {stateFile} from './fleet/state-file.js';
 import {launchers} from './launchers/launch.js';
@@ -43,10 +42,7 @@ export async function runHeadless(config: Config, origin?: ConfigOrigin): Promis
 	});
 	let switchboard: Switchboard;
 	try {
-		// Models POST /switch started from a spec run again after a restart: their jobs are taken over too.
-		const adHoc = preferences.load().adHoc.map(model => adHocConfig(config.defaults, config.server.switchCommand, model));
-		const adopt = await recoverJobs([...config.models, ...adHoc]);
-		switchboard = await startSwitchboard(config, logger, {launch, ownLog, preferences, adopt});
+		switchboard = await startSwitchboard(config, logger, {launch, ownLog, preferences, recoverJobs});
 	} catch (error) {
 		reaper.dismiss();
 		throw error;

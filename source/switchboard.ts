@@ -1,6 +1,6 @@
 import {KeyStore} from './access/key-store.js';
 import {changedSettings, liveServerSettings, settingName} from './config/changes.js';
-import type {Config, ServerConfig} from './config/types.js';
+import type {Config, ModelConfig, ServerConfig} from './config/types.js';
 import {EventFeed} from './admin/event-feed.js';
 import {handleAdmin} from './admin/router.js';
 import {DataPlaneBridge} from './dataplane/bridge.js';
@@ -43,8 +43,11 @@ export interface SwitchboardParts {
 	ownLog: LogRing;
 	/** The operator's choices (the state file); by default, this run only. */
 	preferences?: PreferenceStore | undefined;
-	/** SLURM jobs an earlier run left running, to take over before the first request (see recoverJobs). */
-	adopt?: readonly JobRecord[] | undefined;
+	/**
+	 * Finds the SLURM jobs an earlier run left running among these models (configured and ad-hoc),
+	 * to take over before the first request (see Launchers.recoverJobs).
+	 */
+	recoverJobs?: ((models: readonly ModelConfig[]) => Promise<JobRecord[]>) | undefined;
 }
 
 /** How often the data plane reports traffic (idle timers and stats read it). */
@@ -54,7 +57,7 @@ const statsIntervalMs = 250;
  * Wires config → fleet → data plane: the fleet's state becomes the data plane's routing table,
  * and the data plane's demand and activity become fleet commands. Models pinned on start now.
  */
-export async function startSwitchboard(config: Config, logger: Logger, {launch, ownLog, preferences, adopt = []}: SwitchboardParts): Promise<Switchboard> {
+export async function startSwitchboard(config: Config, logger: Logger, {launch, ownLog, preferences, recoverJobs}: SwitchboardParts): Promise<Switchboard> {
 	let bridge: DataPlaneBridge | undefined;
 	const clock = systemClock;
 	const fleet = new Fleet(config, {
@@ -169,6 +172,12 @@ export async function startSwitchboard(config: Config, logger: Logger, {launch, 
 		}
 	});
 
+	// Before the proxy listens: a request must find a job being taken over, not submit another. The
+	// fleet's models include those of POST /switch specs, back from the state file.
+	for (const job of await recoverJobs?.(fleet.models.map(model => model.config)) ?? []) {
+		fleet.adopt(job);
+	}
+
 	bridge = new DataPlaneBridge({
 		host: config.server.host,
 		port: config.server.port,
@@ -193,10 +202,6 @@ export async function startSwitchboard(config: Config, logger: Logger, {launch, 
 			void fleet.stopAll('data plane crashed').finally(() => process.exit(1));
 		},
 	});
-	for (const job of adopt) {
-		fleet.adopt(job);
-	}
-
 	bridge.routes(routes());
 
 	let url: string;

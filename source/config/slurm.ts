@@ -129,8 +129,7 @@ export function slurmContradictions(own: SlurmSettings, inherited: SlurmSettings
 
 /** A time limit the schema has checked, in ms; 0 when there is none. */
 function timeLimitMs(time: string | undefined): number {
-	const reading = time === undefined ? undefined : readSlurmTime(time);
-	return reading !== undefined && 'value' in reading ? reading.value : 0;
+	return (time === undefined ? undefined : parseSlurmDuration(time)) ?? 0;
 }
 
 /** " (from defaults.<key>)" when the model inherits the key. */

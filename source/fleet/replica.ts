@@ -90,7 +90,7 @@ export class Replica {
 
 	/** Up or on its way up: it counts towards the model's replicas. */
 	get live(): boolean {
-		return this.#state === 'queued' || this.#state === 'loading' || this.#state === 'ready' || this.#state === 'restarting';
+		return this.#starting || this.#state === 'ready' || this.#state === 'restarting';
 	}
 
 	/**
@@ -246,8 +246,13 @@ export class Replica {
 		}, config.startupTimeoutMs);
 	}
 
+	/** On its way up: its job queued, or its process loading. */
+	get #starting(): boolean {
+		return this.#state === 'queued' || this.#state === 'loading';
+	}
+
 	#onJob(generation: number, config: ModelConfig, job: JobStatus): void {
-		if (generation !== this.#generation || (this.#state !== 'loading' && this.#state !== 'queued')) {
+		if (generation !== this.#generation || !this.#starting) {
 			return;
 		}
 
@@ -262,7 +267,7 @@ export class Replica {
 	}
 
 	#onReady(generation: number): void {
-		if (generation !== this.#generation || (this.#state !== 'loading' && this.#state !== 'queued')) {
+		if (generation !== this.#generation || !this.#starting) {
 			return;
 		}
 
@@ -277,7 +282,7 @@ export class Replica {
 			return;
 		}
 
-		const loading = this.#state === 'loading' || this.#state === 'queued';
+		const loading = this.#starting;
 		const reason = this.#withLogTail(`${this.#describe()} ${info.description} while ${this.#state === 'queued' ? 'queued' : loading ? 'loading' : 'serving'}.`);
 		const port = this.#port;
 		if (this.#state === 'draining') {

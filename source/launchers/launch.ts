@@ -44,13 +44,7 @@ export function launchers(options: LaunchersOptions): Launchers {
 	const slurm = slurmLauncher({owner, watcher, ledger, logs: options.logs, logsInUse, reaper: options.reaper});
 	return {
 		launch: (spec, listener) => spec.slurm ? slurm(spec, listener) : local(spec, listener),
-		recoverJobs: async models => {
-			const adopted = await recoverJobs({owner, ledger, models, log: options.log});
-			for (const job of adopted) {
-				options.reaper.watchJob(job.id!, models.find(model => model.name === job.model)?.idleTimeoutMs ?? 0);
-			}
-
-			return adopted;
-		},
+		// Each job taken over is given to this switchboard's reaper as its instance starts (see SlurmInstance).
+		recoverJobs: async models => recoverJobs({owner, ledger, models, log: options.log}),
 	};
 }

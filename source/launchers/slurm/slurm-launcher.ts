@@ -85,8 +85,6 @@ class SlurmInstance implements Instance {
 	readonly #submitted: Promise<void>;
 	readonly #srun: ChildProcess | undefined;
 	#srunExit: ExitInfo | undefined;
-	/** squeue has listed the job at least once. */
-	#seen = false;
 	#running = false;
 	/** Finding where it listens and waiting for it to answer is under way. */
 	#reaching = false;
@@ -172,7 +170,7 @@ class SlurmInstance implements Instance {
 			await Promise.race([this.#exited, sleep(leaveQueueMs)]);
 			if (!this.#ended) {
 				this.listener.onLog(`switchboard: SLURM job ${id ?? name} was still in squeue ${leaveQueueMs / 1000} s after scancel; it may still hold its node (the reaper cancels it again if switchboard dies)`);
-				this.#finish(`(${this.#describeJob()}) did not leave the queue after scancel`, {keepRecord: true});
+				this.#finish(`${jobLabel(this.#job)} did not leave the queue after scancel`, {keepRecord: true});
 			}
 		}
 
@@ -195,15 +193,15 @@ class SlurmInstance implements Instance {
 			this.listener.onJob(this.#job);
 			this.#follow();
 		} catch (error) {
-			for (const line of (error as Error).message.split('\n')) {
+			const lines = (error as Error).message.split('\n');
+			for (const line of lines) {
 				this.listener.onLog(line);
 			}
 
 			// sbatch may have submitted it before failing to answer (a timeout): no job of this name may stay behind.
-			const {message} = error as Error;
 			const cancelled = await runSlurm('scancel', [`--name=${name}`]).then(() => true, () => false);
-			this.#finish(`could not be submitted to SLURM: ${message.split('\n').at(-1)}`, {keepRecord: !cancelled && /did not answer/.test(message)});
-			return;
+			const last = lines.at(-1)!;
+			this.#finish(`could not be submitted to SLURM: ${last}`, {keepRecord: !cancelled && /did not answer/.test(last)});
 		}
 	}
 
@@ -221,7 +219,6 @@ class SlurmInstance implements Instance {
 		this.#unfollow = this.deps.watcher.follow({
 			name: this.#job.name,
 			seen: entry => {
-				this.#seen ||= entry !== undefined;
 				this.#saw(entry);
 			},
 			settled: () => this.#ready && this.#wanted,
@@ -234,9 +231,9 @@ class SlurmInstance implements Instance {
 		}
 
 		if (!entry) {
-			// Listed once and gone now: purged from squeue (MinJobAge) before we saw how it ended.
-			if (this.#seen || this.#job.id !== undefined) {
-				this.#finish(`(${this.#describeJob()}) left the queue`);
+			// Submitted (or listed once) and gone now: purged from squeue (MinJobAge) before we saw how it ended.
+			if (this.#job.id !== undefined) {
+				this.#finish(`${jobLabel(this.#job)} left the queue`);
 			} else if (this.#srunExit) {
 				this.#finish(this.#srunExit.description);
 			}
@@ -267,10 +264,10 @@ class SlurmInstance implements Instance {
 			if (this.#running) {
 				// Requeued (by an admin, or after a node failure): the backend it ran is gone.
 				void this.#cancel();
-				this.#finish(`(${this.#describeJob()}) was requeued by SLURM`);
+				this.#finish(`${jobLabel(this.#job)} was requeued by SLURM`);
 			} else if (entry.reason && neverRuns.test(entry.reason)) {
 				void this.#cancel();
-				this.#finish(`(${this.#describeJob()}) can never run as submitted: squeue says ${entry.reason}`);
+				this.#finish(`${jobLabel(this.#job)} can never run as submitted: squeue says ${entry.reason}`);
 			}
 
 			return;
@@ -394,9 +391,11 @@ class SlurmInstance implements Instance {
 		this.listener.onExit({code: null, signal: null, description, outside});
 	}
 
-	#describeJob(): string {
-		return `SLURM job ${this.#job.id ?? this.#job.name}`;
-	}
+}
+
+/** "(SLURM job 12)", as it reads after its model's name; by name until its id is known. */
+function jobLabel(job: Pick<JobStatus, 'id' | 'name'>): string {
+	return `(SLURM job ${job.id ?? job.name})`;
 }
 
 function optional(flag: string, value: string | undefined): string[] {
@@ -405,7 +404,7 @@ function optional(flag: string, value: string | undefined): string[] {
 
 /** How a job's end reads after its model's name: from its final state in squeue. */
 function endOf(entry: QueueEntry): string {
-	const job = `(SLURM job ${entry.id})`;
+	const job = jobLabel(entry);
 	const reason = entry.reason ? ` (${entry.reason})` : '';
 	switch (entry.state) {
 		case 'CANCELLED': {
