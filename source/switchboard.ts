@@ -2,9 +2,9 @@ import {KeyStore} from './access/key-store.js';
 import {changedSettings, liveServerSettings, settingName} from './config/changes.js';
 import type {Config, ModelConfig, ServerConfig} from './config/types.js';
 import {EventFeed} from './admin/event-feed.js';
-import {handleAdmin} from './admin/router.js';
+import {handleAdmin, type AdminContext} from './admin/router.js';
 import {DataPlaneBridge} from './dataplane/bridge.js';
-import type {ModelRoute} from './dataplane/protocol.js';
+import type {AdminReply, ModelRoute} from './dataplane/protocol.js';
 import type {FleetEvent} from './fleet/events.js';
 import {Fleet, type ReloadSummary} from './fleet/fleet.js';
 import type {LogRing} from './fleet/log-ring.js';
@@ -17,11 +17,17 @@ import {PrometheusExporter} from './metrics/exporter.js';
 import {httpProbe} from './metrics/probe.js';
 import {Telemetry} from './metrics/telemetry.js';
 import {systemClock} from './util/clock.js';
+import {version} from './version.js';
 
 export interface Switchboard {
 	/** Where the proxy listens, e.g. http://127.0.0.1:8100. */
 	readonly url: string;
 	readonly fleet: Fleet;
+	/**
+	 * An admin call made in-process, with admin rights, without HTTP: what the console's keys send
+	 * (the same handlers, checks and replies as the admin API). Streams (GET /events) are not served.
+	 */
+	admin(method: string, path: string, body?: string): Promise<AdminReply>;
 	/**
 	 * Applies an edited config live: its models through Fleet.apply, and of [server] what the
 	 * running proxy can change (log level, body size limit); the rest needs a restart and is refused.
@@ -60,6 +66,7 @@ const statsIntervalMs = 250;
 export async function startSwitchboard(config: Config, logger: Logger, {launch, ownLog, preferences, recoverJobs}: SwitchboardParts): Promise<Switchboard> {
 	let bridge: DataPlaneBridge | undefined;
 	const clock = systemClock;
+	const startedAt = clock.now();
 	const fleet = new Fleet(config, {
 		clock,
 		launch,
@@ -156,7 +163,7 @@ export async function startSwitchboard(config: Config, logger: Logger, {launch, 
 
 	fleet.events.on(event => {
 		logEvent(event);
-		if (event.type === 'log' || event.type === 'backend.health') {
+		if (event.type === 'log' || event.type === 'switchboard.log' || event.type === 'backend.health') {
 			return;
 		}
 
@@ -172,12 +179,27 @@ export async function startSwitchboard(config: Config, logger: Logger, {launch, 
 		}
 	});
 
+	// So that /events (and a console attached through it) shows switchboard's own log too.
+	ownLog.onLine(line => {
+		fleet.events.emit({type: 'switchboard.log', line, at: clock.now()});
+	});
+
 	// Before the proxy listens: a request must find a job being taken over, not submit another. The
 	// fleet's models include those of POST /switch specs, back from the state file.
 	for (const job of await recoverJobs?.(fleet.models.map(model => model.config)) ?? []) {
 		fleet.adopt(job);
 	}
 
+	let url = '';
+	const adminContext: AdminContext = {
+		fleet,
+		telemetry,
+		exporter,
+		keys,
+		events,
+		ownLog,
+		about: () => ({version, url, startedAt, auth: keys.table.required}),
+	};
 	bridge = new DataPlaneBridge({
 		host: config.server.host,
 		port: config.server.port,
@@ -195,7 +217,7 @@ export async function startSwitchboard(config: Config, logger: Logger, {launch, 
 			telemetry.activity(backends);
 		},
 		async admin(request) {
-			return handleAdmin(request, {fleet, telemetry, exporter, keys, events, ownLog});
+			return handleAdmin(request, adminContext);
 		},
 		crashed(error) {
 			logger.fatal({err: error}, 'data plane crashed');
@@ -204,7 +226,6 @@ export async function startSwitchboard(config: Config, logger: Logger, {launch, 
 	});
 	bridge.routes(routes());
 
-	let url: string;
 	try {
 		url = await bridge.listening;
 	} catch (error) {
@@ -221,6 +242,15 @@ export async function startSwitchboard(config: Config, logger: Logger, {launch, 
 	return {
 		url,
 		fleet,
+		async admin(method, path, body = '') {
+			const [pathname, search] = path.split('?', 2) as [string, string | undefined];
+			const answer = await handleAdmin({method, path: pathname, query: Object.fromEntries(new URLSearchParams(search)), access: 'admin', lastEventId: undefined, body}, adminContext);
+			if (!('body' in answer)) {
+				throw new TypeError(`${method} ${pathname} streams; switchboard.admin serves plain replies only`);
+			}
+
+			return answer;
+		},
 		apply(next) {
 			const summary = fleet.apply(next);
 			if (summary.added.length > 0 || summary.removed.length > 0) {

@@ -14,7 +14,7 @@ import {backendsStatus, loadStats} from './backends.js';
 import {readEventQuery, type EventFeed} from './event-feed.js';
 import {modelRoute, modelRoutes, switchModel} from './models.js';
 import {error, json, text} from './reply.js';
-import {health, modelEntry, status} from './status.js';
+import {health, modelEntry, status, type About} from './status.js';
 
 const defaultTailLines = 200;
 /** /logs/current sends at most this much; the file itself keeps everything. */
@@ -34,13 +34,15 @@ export interface AdminContext {
 	events: EventFeed;
 	/** switchboard's own recent log lines (the control plane's: lifecycle, health, reloads, keys). */
 	ownLog: LogRing;
+	/** switchboard itself, as /status describes it. */
+	about: () => About;
 }
 
 export type Handler = (request: AdminRequest, context: AdminContext) => Promise<AdminAnswer> | AdminAnswer;
 
 const routes: Record<string, Handler> = {
 	'GET /health': (_request, {fleet}) => json(200, health(fleet)),
-	'GET /status': (_request, {fleet}) => json(200, status(fleet)),
+	'GET /status': (_request, {fleet, about}) => json(200, status(fleet, about())),
 	'GET /load-stats': (_request, {fleet, telemetry}) => json(200, loadStats(fleet, telemetry)),
 	'GET /_backends': (_request, {fleet, telemetry}) => json(200, backendsStatus(fleet, telemetry)),
 	async 'GET /metrics'(_request, {exporter}) {

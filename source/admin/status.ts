@@ -17,11 +17,23 @@ export function health(fleet: Fleet) {
 	};
 }
 
-/** `GET /status`: aic-vllm-proxy's fields for the current model, and every model's entry. */
-export function status(fleet: Fleet) {
+/** What /status says about switchboard itself (the console's header reads it). */
+export interface About {
+	version: string;
+	/** Where the proxy listens. */
+	url: string;
+	/** ms since the epoch. */
+	startedAt: number;
+	/** Whether /v1 needs a key. */
+	auth: boolean;
+}
+
+/** `GET /status`: aic-vllm-proxy's fields for the current model, every model's entry, and switchboard's own. */
+export function status(fleet: Fleet, about: About) {
 	const models = fleet.snapshot();
 	const current = currentModel(models);
 	return {
+		switchboard: {version: about.version, url: about.url, started_at: about.startedAt / 1000, auth: about.auth},
 		running: current?.state === 'ready',
 		pid: current?.pid ?? null,
 		// What /switch was given for an ad-hoc model, as aic-vllm-proxy shows it; a configured model's command.
@@ -56,6 +68,7 @@ function summary(model: FleetSnapshot) {
 		url: model.url ?? null,
 		group: model.group ?? null,
 		pin: model.pin ?? null,
+		launcher: model.launcher,
 		ad_hoc: model.spec !== undefined,
 		waiting_for_group: model.waitingForGroup,
 		unavailable: model.unavailable ?? null,
@@ -97,3 +110,7 @@ function slurmJob(job: JobStatus) {
 		ends_at: job.endsAt === undefined ? null : job.endsAt / 1000,
 	};
 }
+
+export type StatusReply = ReturnType<typeof status>;
+export type ModelEntry = StatusReply['models'][number];
+export type ReplicaEntry = ModelEntry['replicas'][number];

@@ -42,7 +42,9 @@ export type FleetEvent =
 	| {type: 'model.removed'; model: string; at: number}
 	/** A removed model's backend is stopped and the fleet has forgotten it. */
 	| {type: 'model.retired'; model: string; reason: string; at: number}
-	| {type: 'log'; model: string; line: string; at: number};
+	| {type: 'log'; model: string; line: string; at: number}
+	/** A line of switchboard's own log (lifecycle, health, reloads, keys), as /logs/tail?model=switchboard reads it. */
+	| {type: 'switchboard.log'; line: string; at: number};
 
 /** Every event type; the compiler checks the list is complete (GET /events?types= is checked against it). */
 export const fleetEventTypes = Object.keys({
@@ -54,6 +56,7 @@ export const fleetEventTypes = Object.keys({
 	'model.removed': true,
 	'model.retired': true,
 	log: true,
+	'switchboard.log': true,
 } satisfies Record<FleetEvent['type'], true>) as ReadonlyArray<FleetEvent['type']>;
 
 export type FleetListener = (event: FleetEvent) => void;

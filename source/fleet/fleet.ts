@@ -60,6 +60,7 @@ export type StartOutcome = 'ready' | 'failed' | 'stopped' | 'not started';
 
 /** A model as the fleet sees it: its own snapshot, its group and what the operator chose for it. */
 export interface FleetSnapshot extends ModelSnapshot {
+	launcher: ModelConfig['launcher'];
 	group: string | undefined;
 	pin: Pin | undefined;
 	/** The idle timeout the operator set, if any (idleTimeoutMs is the one in force). */
@@ -210,6 +211,7 @@ export class Fleet {
 		const preferences = this.#choices.of(model.name);
 		return {
 			...model.snapshot(),
+			launcher: model.config.launcher,
 			group: model.config.group,
 			pin: preferences?.pin,
 			idleTimeoutOverrideMs: preferences?.idleTimeoutMs,

@@ -4,12 +4,19 @@ export class LogRing {
 	#start = 0;
 	/** Lines ever pushed; a position in the log that survives the ring wrapping around. */
 	#pushed = 0;
+	readonly #listeners = new Set<(line: string) => void>();
 
 	constructor(private readonly capacity = 2000) {}
 
 	/** Where the log is now; `tail(n, since)` then leaves out everything before it. */
 	get position(): number {
 		return this.#pushed;
+	}
+
+	/** Calls `listener` with each line pushed from now on; returns what stops it. */
+	onLine(listener: (line: string) => void): () => void {
+		this.#listeners.add(listener);
+		return () => this.#listeners.delete(listener);
 	}
 
 	push(line: string): void {
@@ -19,6 +26,10 @@ export class LogRing {
 		} else {
 			this.#lines[this.#start] = line;
 			this.#start = (this.#start + 1) % this.capacity;
+		}
+
+		for (const listener of this.#listeners) {
+			listener(line);
 		}
 	}
 
