@@ -54,6 +54,8 @@ export interface SwitchboardParts {
 	 * to take over before the first request (see Launchers.recoverJobs).
 	 */
 	recoverJobs?: ((models: readonly ModelConfig[]) => Promise<JobRecord[]>) | undefined;
+	/** Where the data plane logs instead of stdout (the console owns the terminal). */
+	logFile?: string | undefined;
 }
 
 /** How often the data plane reports traffic (idle timers and stats read it). */
@@ -63,7 +65,7 @@ const statsIntervalMs = 250;
  * Wires config → fleet → data plane: the fleet's state becomes the data plane's routing table,
  * and the data plane's demand and activity become fleet commands. Models pinned on start now.
  */
-export async function startSwitchboard(config: Config, logger: Logger, {launch, ownLog, preferences, recoverJobs}: SwitchboardParts): Promise<Switchboard> {
+export async function startSwitchboard(config: Config, logger: Logger, {launch, ownLog, preferences, recoverJobs, logFile}: SwitchboardParts): Promise<Switchboard> {
 	let bridge: DataPlaneBridge | undefined;
 	const clock = systemClock;
 	const startedAt = clock.now();
@@ -207,6 +209,7 @@ export async function startSwitchboard(config: Config, logger: Logger, {launch, 
 		maxBodyBytes: config.server.maxBodyBytes,
 		logLevel: config.server.logLevel,
 		jsonLogs: config.server.jsonLogs,
+		logFile,
 		statsIntervalMs,
 	}, {
 		demand(model) {

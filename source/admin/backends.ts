@@ -80,3 +80,6 @@ export function backendsStatus(fleet: Fleet, telemetry: Telemetry) {
 		})),
 	};
 }
+
+export type LoadStatsReply = ReturnType<typeof loadStats>;
+export type ServerLoad = LoadStatsReply['servers'][number];

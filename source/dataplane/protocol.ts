@@ -13,6 +13,8 @@ export interface DataPlaneOptions {
 	maxBodyBytes: number;
 	logLevel: LogLevel;
 	jsonLogs: boolean;
+	/** Log to this file (appending) instead of stdout: the console owns the terminal. */
+	logFile?: string | undefined;
 	/** How often aggregated stats are posted to the control plane. */
 	statsIntervalMs: number;
 }

@@ -11,6 +11,8 @@ export interface LoggerOptions {
 	json: boolean;
 	/** Keeps the recent lines here too, readable, for /logs/tail?model=switchboard (backends' output has rings of its own). */
 	recent?: LogRing;
+	/** Where the lines go: stdout (1) unless the console owns the terminal, then a file's descriptor. */
+	fd?: number;
 }
 
 const levelNames: Record<number, string> = {10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL'};
@@ -20,17 +22,17 @@ export const backendOutput = 'backend output';
 const hiddenKeys = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'component']);
 
 /**
- * Both planes log through this, each writing straight to fd 1 (a worker thread's
+ * Both planes log through this, each writing straight to its file descriptor (a worker thread's
  * process.stdout would hop through the main thread), in batches (see LogSink).
  */
 export function createLogger(options: LoggerOptions): Logger {
-	const {recent} = options;
+	const {recent, fd = 1} = options;
 	if (!recent) {
-		return pino({level: options.level, base: undefined}, options.json ? new LogSink(1) : new LogSink(1, line => formatHuman(JSON.parse(line) as Record<string, unknown>)));
+		return pino({level: options.level, base: undefined}, options.json ? new LogSink(fd) : new LogSink(fd, line => formatHuman(JSON.parse(line) as Record<string, unknown>)));
 	}
 
-	// Each line is read and made readable once, for stdout and the ring alike.
-	const sink = new LogSink(1);
+	// Each line is read and made readable once, for the output and the ring alike.
+	const sink = new LogSink(fd);
 	const tee: DestinationStream & Pick<LogSink, 'flush'> = {
 		write(line: string) {
 			const entry = JSON.parse(line) as Record<string, unknown>;

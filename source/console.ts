@@ -1,0 +1,51 @@
+import {writeSync} from 'node:fs';
+import type {ConfigOrigin} from './config/from-cli.js';
+import type {Config} from './config/types.js';
+import {startRun, type Run} from './run.js';
+import {localLink} from './ui/link/local.js';
+import {runConsole} from './ui/run-console.js';
+
+/**
+ * switchboard with its console: the proxy and the fleet in this process, the terminal the
+ * console's. Logs go to switchboard.log in the log directory (never over the screen). Quitting,
+ * or a signal, stops every backend, gives the terminal back, and says where the log is.
+ */
+export async function runConsoleMode(config: Config, origin: ConfigOrigin | undefined, before?: (run: Run) => void): Promise<void> {
+	const run = await startRun(config, origin, {logToFile: true});
+	const {logFile} = run;
+	before?.(run);
+	let stopping: Promise<void> | undefined;
+	const stop = async (reason: string) => {
+		stopping ??= run.stop(reason).catch((error: unknown) => {
+			run.logger.error({err: error}, 'shutdown failed; the reaper ends what is left');
+		});
+		return stopping;
+	};
+
+	const onSignal = (signal: NodeJS.Signals) => {
+		// The console is not there to ask: stop everything, give the terminal back, leave.
+		void stop(`switchboard received ${signal}`).finally(() => {
+			process.exit(signal === 'SIGINT' ? 130 : 0);
+		});
+	};
+
+	for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+		process.on(signal, onSignal);
+	}
+
+	process.on('uncaughtException', error => {
+		run.logger.fatal({err: error}, 'switchboard crashed');
+		// After the console's own exit handler has given the terminal back; the reaper stops the backends.
+		process.once('exit', () => {
+			writeSync(2, `switchboard crashed: ${error.stack ?? error.message}\nIts log: ${logFile}\n`);
+		});
+		process.exit(1);
+	});
+
+	await runConsole(localLink(run.switchboard), {
+		quit: async () => stop('quit from the console'),
+	});
+	await stop('quit from the console');
+	process.stdout.write(`switchboard stopped. Its log: ${logFile}\n`);
+	process.exit(0);
+}

@@ -1,0 +1,46 @@
+import type {ConsoleState} from '../state/console-store.js';
+import {compact, fit, span} from '../format/text.js';
+import type {Cell} from '../theme.js';
+import {Line} from './line.js';
+
+export interface HeaderProps {
+	state: ConsoleState;
+	now: number;
+	width: number;
+	/** The address of the switchboard when attached to another process. */
+	attachedTo: string | undefined;
+}
+
+/** switchboard's address, version, uptime and totals, on one line. */
+export function Header({state, now, width, attachedTo}: HeaderProps) {
+	const {about} = state;
+	const cells: Cell[] = [
+		{text: 'switchboard', bold: true},
+		{text: about ? ` ${about.version}` : '', dim: true},
+		{text: `  ${about?.url ?? attachedTo ?? '…'}`},
+		{text: attachedTo ? ' (attached)' : '', color: 'cyan'},
+		{text: about ? `  up ${span(now - about.started_at * 1000)}` : '', dim: true},
+		{text: `  models ${state.modelsReady}/${state.modelsTotal} ready`},
+		{text: `  ${compact(state.requestsPerSecond)} req/s`},
+		{text: `  errors ${state.errors}`, color: state.errors > 0 ? 'red' : undefined},
+		{text: about ? `  auth ${about.auth ? 'on' : 'off'}` : '', dim: true},
+	];
+	return <Line cells={fitCells(cells, width)}/>;
+}
+
+/** Drops what does not fit in `width` columns (the line is cut, never wrapped). */
+export function fitCells(cells: readonly Cell[], width: number): Cell[] {
+	const fitted: Cell[] = [];
+	let left = width;
+	for (const cell of cells) {
+		if (left <= 0) {
+			break;
+		}
+
+		const text = cell.text.length > left ? fit(cell.text, left) : cell.text;
+		fitted.push({...cell, text});
+		left -= text.length;
+	}
+
+	return fitted;
+}

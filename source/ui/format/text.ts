@@ -1,0 +1,97 @@
+import stringWidth from 'string-width';
+
+/** `text` cut or padded to exactly `width` columns (a cut ends with `…`). */
+export function fit(text: string, width: number, align: 'left' | 'right' = 'left'): string {
+	if (width <= 0) {
+		return '';
+	}
+
+	// Most cells are ASCII: their width is their length, measured without string-width's cost.
+	const ascii = /^[\u0020-\u007E]*$/.test(text);
+	let shown = text;
+	let size = ascii ? text.length : stringWidth(text);
+	if (size > width) {
+		shown = ascii ? text.slice(0, width - 1) : cutToWidth(text, width - 1);
+		shown += '…';
+		size = ascii ? shown.length : stringWidth(shown);
+	}
+
+	const padding = ' '.repeat(Math.max(0, width - size));
+	return align === 'left' ? shown + padding : padding + shown;
+}
+
+function cutToWidth(text: string, width: number): string {
+	let cut = '';
+	let size = 0;
+	for (const character of text) {
+		const next = stringWidth(character);
+		if (size + next > width) {
+			break;
+		}
+
+		cut += character;
+		size += next;
+	}
+
+	return cut;
+}
+
+/** A count or rate in at most 5 columns: 0.4, 12, 315, 1.2k, 48k. */
+export function compact(value: number | undefined, decimals = 1): string {
+	if (value === undefined || Number.isNaN(value)) {
+		return '–';
+	}
+
+	if (value >= 10_000) {
+		return `${Math.round(value / 1000)}k`;
+	}
+
+	if (value >= 1000) {
+		return `${(value / 1000).toFixed(1)}k`;
+	}
+
+	return value >= 100 || Number.isInteger(value) ? String(Math.round(value)) : value.toFixed(decimals);
+}
+
+/** A latency in at most 6 columns: 850ms, 1.2s, 42s, 3m. */
+export function millis(value: number | undefined): string {
+	if (value === undefined) {
+		return '–';
+	}
+
+	if (value < 1000) {
+		return `${Math.round(value)}ms`;
+	}
+
+	if (value < 10_000) {
+		return `${(value / 1000).toFixed(1)}s`;
+	}
+
+	return value < 120_000 ? `${Math.round(value / 1000)}s` : `${Math.round(value / 60_000)}m`;
+}
+
+/** Elapsed or remaining time in at most 6 columns: 9s, 4m12s, 1h05m, 3d. */
+export function span(ms: number): string {
+	const seconds = Math.max(0, Math.floor(ms / 1000));
+	if (seconds < 60) {
+		return `${seconds}s`;
+	}
+
+	const minutes = Math.floor(seconds / 60);
+	if (minutes < 60) {
+		return `${minutes}m${String(seconds % 60).padStart(2, '0')}s`;
+	}
+
+	const hours = Math.floor(minutes / 60);
+	return hours < 48 ? `${hours}h${String(minutes % 60).padStart(2, '0')}m` : `${Math.floor(hours / 24)}d`;
+}
+
+const bars = '▁▂▃▄▅▆▇█';
+
+/** The last `width` values as a bar per value, scaled to the largest (or to `max`). */
+export function sparkline(values: readonly number[], width: number, max?: number): string {
+	const shown = values.slice(-width);
+	const top = max ?? Math.max(0, ...shown);
+	const line = shown.map(value => top <= 0 ? bars[0]! : bars[Math.min(bars.length - 1, Math.round((value / top) * (bars.length - 1)))]!).join('');
+	return line.padStart(width, ' ');
+}

@@ -1,0 +1,60 @@
+import {writeSync} from 'node:fs';
+import {render} from 'ink';
+import type {ReactNode} from 'react';
+import {systemClock, type Clock} from '../util/clock.js';
+import {App} from './app.js';
+import type {ConsoleLink} from './link/link.js';
+import {ConsoleStore} from './state/console-store.js';
+import {ColorContext, colorWanted} from './theme.js';
+
+export interface ConsoleOptions {
+	/** What quitting does: stop every model (switchboard's own console) or only detach. */
+	quit: () => Promise<void>;
+	/** The address given to `switchboard attach`, if attached. */
+	attachedTo?: string | undefined;
+	strip?: ((width: number) => ReactNode) | undefined;
+	stripHeight?: number;
+	clock?: Clock;
+}
+
+/** Into the alternate screen (the shell's screen comes back untouched on the way out), cursor home. */
+const enterScreen = '\u001B[?1049h\u001B[H';
+/** Back to the shell's screen, cursor shown. */
+const leaveScreen = '\u001B[?25h\u001B[?1049l';
+
+/**
+ * Runs the console fullscreen until it quits. The terminal is given back as it was however the
+ * process ends: on quit, on a signal, and on a crash (the exit handler writes synchronously).
+ */
+export async function runConsole(link: ConsoleLink, options: ConsoleOptions): Promise<void> {
+	const clock = options.clock ?? systemClock;
+	const store = new ConsoleStore(link, {clock});
+	let restored = false;
+	const restore = () => {
+		if (!restored) {
+			restored = true;
+			try {
+				writeSync(1, leaveScreen);
+			} catch {
+				// The terminal is gone (a closed tmux pane): nothing to give back.
+			}
+		}
+	};
+
+	process.stdout.write(enterScreen);
+	process.once('exit', restore);
+	store.start();
+	const instance = render(
+		<ColorContext.Provider value={colorWanted(process.env) && process.stdout.hasColors?.() !== false}>
+			<App store={store} clock={clock} attachedTo={options.attachedTo} quit={options.quit} strip={options.strip} stripHeight={options.stripHeight}/>
+		</ColorContext.Provider>,
+		{exitOnCtrlC: false, patchConsole: true, maxFps: 10},
+	);
+	try {
+		await instance.waitUntilExit();
+	} finally {
+		store.close();
+		instance.cleanup();
+		restore();
+	}
+}
