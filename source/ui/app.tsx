@@ -1,5 +1,5 @@
 import {useApp, useInput} from 'ink';
-import {useMemo, useState, type ReactNode} from 'react';
+import {useMemo, type ReactNode} from 'react';
 import {mustBe, readDuration} from '../config/values.js';
 import type {Clock} from '../util/clock.js';
 import {BackendTable} from './components/backend-table.js';
@@ -14,6 +14,7 @@ import {backendTable} from './format/backend-table.js';
 import {useConsole} from './hooks/use-console.js';
 import {useNow} from './hooks/use-now.js';
 import {useTerminalSize} from './hooks/use-terminal-size.js';
+import {useView} from './hooks/use-view.js';
 import type {ConsoleStore} from './state/console-store.js';
 import type {BackendRow} from './state/rows.js';
 
@@ -30,9 +31,6 @@ export interface AppProps {
 	stripHeight?: number;
 }
 
-type Pane = 'logs' | 'detail';
-type Focus = 'table' | 'pane';
-
 const movingStates = new Set(['loading', 'queued', 'restarting', 'stopping', 'draining']);
 const idleStates = new Set(['stopped', 'failed', 'waiting']);
 /** Lines the log pane gets at most when the terminal is tall enough. */
@@ -46,35 +44,25 @@ export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: Ap
 	const now = useNow(clock, spinning ? 250 : 1000);
 	const {exit} = useApp();
 
-	const [selectedKey, setSelectedKey] = useState<string | undefined>(undefined);
-	const [pane, setPane] = useState<Pane>('logs');
-	const [focus, setFocus] = useState<Focus>('table');
-	const [scroll, setScroll] = useState(0);
-	const [filter, setFilter] = useState('');
-	const [dialog, setDialog] = useState<Dialog | undefined>(undefined);
-	const [help, setHelp] = useState(false);
-	const [quitting, setQuitting] = useState(false);
+	const {view, latest, update} = useView();
 
-	const rows = useMemo(() => filter === '' ? state.rows : state.rows.filter(row => row.model.toLowerCase().includes(filter.toLowerCase())), [state.rows, filter]);
-	const found = rows.findIndex(row => row.key === selectedKey);
-	const selectedIndex = rows.length === 0 ? undefined : Math.max(0, found);
-	const selected = selectedIndex === undefined ? undefined : rows[selectedIndex];
-	const logs = useMemo(() => filterEntries(state.logs, filter), [state.logs, filter]);
-
+	const rowsFor = (filter: string) => filter === '' ? state.rows : state.rows.filter(row => row.model.toLowerCase().includes(filter.toLowerCase()));
+	const rows = useMemo(() => rowsFor(view.filter), [state.rows, view.filter]);
+	const logs = useMemo(() => filterEntries(state.logs, view.filter), [state.logs, view.filter]);
 	const body = Math.max(2, height - 5 - stripHeight);
-	const tableHeight = Math.min(Math.max(1, rows.length), Math.max(1, body - Math.min(paneLines, Math.max(3, Math.floor(body / 2)))));
-	const paneHeight = Math.max(0, body - tableHeight);
-	const maxScroll = Math.max(0, logs.length - paneHeight);
-	const shownScroll = Math.min(scroll, maxScroll);
-	const table = backendTable(rows, width, {now, frame: Math.floor(now / 250)});
-
-	const select = (index: number) => {
-		const row = rows[Math.max(0, Math.min(rows.length - 1, index))];
-		setSelectedKey(row?.key);
+	const layout = (shown: readonly BackendRow[]) => {
+		const tableHeight = Math.min(Math.max(1, shown.length), Math.max(1, body - Math.min(paneLines, Math.max(3, Math.floor(body / 2)))));
+		return {tableHeight, paneHeight: Math.max(0, body - tableHeight)};
 	};
 
+	const {tableHeight, paneHeight} = layout(rows);
+	const selectedIndex = indexOf(rows, view.selectedKey);
+	const selected = selectedIndex === undefined ? undefined : rows[selectedIndex];
+	const scroll = Math.min(view.scroll, Math.max(0, logs.length - paneHeight));
+	const table = backendTable(rows, width, {now, frame: Math.floor(now / 250)});
+
 	const leave = () => {
-		setQuitting(true);
+		update({quitting: true, dialog: undefined});
 		store.toast(store.remote ? 'Detaching…' : 'Stopping every model, then quitting… (Ctrl-C again leaves them to the reaper)', 'info', false);
 		void quit().finally(() => {
 			exit();
@@ -89,12 +77,11 @@ export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: Ap
 		}
 
 		const jobs = running.jobs === 0 ? '' : ` (${running.jobs} SLURM job${running.jobs === 1 ? '' : 's'})`;
-		setDialog({kind: 'confirm', question: `Quit and stop ${running.models.join(', ')}${jobs}?`, yes: leave});
+		update({dialog: {kind: 'confirm', question: `Quit and stop ${running.models.join(', ')}${jobs}?`, yes: leave}});
 	};
 
 	const act = (row: BackendRow, key: string) => {
 		const path = `/models/${encodeURIComponent(row.model)}`;
-		const running = !idleStates.has(row.state);
 		switch (key) {
 			case 's': {
 				if (row.group === undefined) {
@@ -107,9 +94,9 @@ export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: Ap
 			}
 
 			case 'x': {
-				setDialog({kind: 'confirm', question: `Stop ${row.model}?`, yes() {
+				update({dialog: {kind: 'confirm', question: `Stop ${row.model}?`, yes() {
 					void store.command('POST', `${path}/stop`, undefined, {doing: `Stopping ${row.model}…`, done: `${row.model} stopped.`});
-				}});
+				}}});
 				return;
 			}
 
@@ -118,17 +105,17 @@ export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: Ap
 					void store.command('POST', `${path}/restart`, undefined, {doing: `Restarting ${row.model}…`, done: `${row.model} restarted and ready.`});
 				};
 
-				if (running) {
-					setDialog({kind: 'confirm', question: `Restart ${row.model}? Requests in flight are cut.`, yes: restart});
-				} else {
+				if (idleStates.has(row.state)) {
 					restart();
+				} else {
+					update({dialog: {kind: 'confirm', question: `Restart ${row.model}? Requests in flight are cut.`, yes: restart}});
 				}
 
 				return;
 			}
 
 			case 't': {
-				setDialog({kind: 'input', purpose: 'idle', model: row.model, text: durationText(row.idleTimeoutMs), error: undefined});
+				update({dialog: {kind: 'input', purpose: 'idle', model: row.model, text: durationText(row.idleTimeoutMs), error: undefined}});
 				break;
 			}
 
@@ -138,8 +125,7 @@ export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: Ap
 
 	const submit = (current: Dialog & {kind: 'input'}) => {
 		if (current.purpose === 'filter') {
-			setFilter(current.text.trim());
-			setDialog(undefined);
+			update({filter: current.text.trim(), dialog: undefined});
 			return;
 		}
 
@@ -148,14 +134,14 @@ export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: Ap
 		if (text !== '') {
 			const reading = readDuration(text, {zeroMeans: 'never'});
 			if ('expected' in reading) {
-				setDialog({...current, error: `It ${mustBe(reading, JSON.stringify(text))}`});
+				update({dialog: {...current, error: `It ${mustBe(reading, JSON.stringify(text))}`}});
 				return;
 			}
 
 			value = text;
 		}
 
-		setDialog(undefined);
+		update({dialog: undefined});
 		const model = current.model!;
 		void store.command('PUT', `/models/${encodeURIComponent(model)}/idle-timeout`, {idle_timeout: value}, {
 			doing: `Setting ${model}'s idle timeout…`,
@@ -164,8 +150,9 @@ export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: Ap
 	};
 
 	useInput((input, key) => {
+		const current = latest();
 		if (key.ctrl && input === 'c') {
-			if (quitting) {
+			if (current.quitting) {
 				// A second Ctrl-C: leave now; the reaper stops what is left.
 				process.exit(130);
 			}
@@ -174,16 +161,17 @@ export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: Ap
 			return;
 		}
 
-		if (quitting) {
+		if (current.quitting) {
 			return;
 		}
 
+		const {dialog} = current;
 		if (dialog?.kind === 'confirm') {
 			if (input === 'y' || input === 'Y') {
-				setDialog(undefined);
+				update({dialog: undefined});
 				dialog.yes();
 			} else if (input === 'n' || input === 'N' || key.escape || key.return) {
-				setDialog(undefined);
+				update({dialog: undefined});
 			}
 
 			return;
@@ -191,7 +179,7 @@ export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: Ap
 
 		if (dialog?.kind === 'input') {
 			if (key.escape) {
-				setDialog(undefined);
+				update({dialog: undefined});
 				return;
 			}
 
@@ -206,75 +194,89 @@ export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: Ap
 				text = character === '\u007F' || character === '\b' ? text.slice(0, -1) : character >= ' ' ? text + character : text;
 			}
 
-			setDialog({...dialog, text, error: undefined});
+			update({dialog: {...dialog, text, error: undefined}});
 			return;
 		}
 
-		if (help) {
+		if (current.help) {
 			if (key.escape || input === '?' || input === 'q') {
-				setHelp(false);
+				update({help: false});
 			}
 
 			return;
 		}
 
-		const inPane = focus === 'pane' && pane === 'logs';
+		// What the screen shows after every key so far, drawn or not.
+		const shownRows = rowsFor(current.filter);
+		const {tableHeight: rowsShown, paneHeight: linesShown} = layout(shownRows);
+		const maxScroll = Math.max(0, filterEntries(state.logs, current.filter).length - linesShown);
+		const at = indexOf(shownRows, current.selectedKey) ?? 0;
+		const scrolled = Math.min(current.scroll, maxScroll);
+		const select = (index: number) => {
+			update({selectedKey: shownRows[Math.max(0, Math.min(shownRows.length - 1, index))]?.key});
+		};
+
+		const scrollTo = (lines: number) => {
+			update({scroll: Math.max(0, Math.min(maxScroll, lines))});
+		};
+
+		const inLogs = current.focus === 'pane' && current.pane === 'logs';
 		if (key.upArrow || input === 'k') {
-			if (inPane) {
-				setScroll(Math.min(maxScroll, shownScroll + 1));
+			if (inLogs) {
+				scrollTo(scrolled + 1);
 			} else {
-				select((selectedIndex ?? 0) - 1);
+				select(at - 1);
 			}
 		} else if (key.downArrow || input === 'j') {
-			if (inPane) {
-				setScroll(Math.max(0, shownScroll - 1));
+			if (inLogs) {
+				scrollTo(scrolled - 1);
 			} else {
-				select((selectedIndex ?? 0) + 1);
+				select(at + 1);
 			}
 		} else if (key.pageUp) {
-			if (inPane) {
-				setScroll(Math.min(maxScroll, shownScroll + paneHeight));
+			if (inLogs) {
+				scrollTo(scrolled + linesShown);
 			} else {
-				select((selectedIndex ?? 0) - tableHeight);
+				select(at - rowsShown);
 			}
 		} else if (key.pageDown) {
-			if (inPane) {
-				setScroll(Math.max(0, shownScroll - paneHeight));
+			if (inLogs) {
+				scrollTo(scrolled - linesShown);
 			} else {
-				select((selectedIndex ?? 0) + tableHeight);
+				select(at + rowsShown);
 			}
 		} else if (key.return) {
-			setPane(pane === 'detail' ? 'logs' : 'detail');
+			update({pane: current.pane === 'detail' ? 'logs' : 'detail'});
 		} else if (key.tab) {
-			setFocus(focus === 'table' ? 'pane' : 'table');
+			update({focus: current.focus === 'table' ? 'pane' : 'table'});
 		} else if (key.escape) {
-			if (filter !== '') {
-				setFilter('');
-			} else {
-				setPane('logs');
-				setFocus('table');
-			}
+			update(current.filter === '' ? {pane: 'logs', focus: 'table'} : {filter: ''});
 		} else if (input === 'l') {
-			setPane('logs');
-			setFocus('pane');
-		} else if (input === 'f' || input === 'G') {
-			setScroll(input === 'G' || shownScroll > 0 ? 0 : maxScroll);
+			update({pane: 'logs', focus: 'pane'});
+		} else if (input === 'f') {
+			scrollTo(scrolled > 0 ? 0 : maxScroll);
+		} else if (input === 'G') {
+			scrollTo(0);
 		} else if (input === 'g') {
-			setScroll(maxScroll);
+			scrollTo(maxScroll);
 		} else if (input === '/') {
-			setDialog({kind: 'input', purpose: 'filter', model: undefined, text: filter, error: undefined});
+			update({dialog: {kind: 'input', purpose: 'filter', model: undefined, text: current.filter, error: undefined}});
 		} else if (input === '?') {
-			setHelp(true);
+			update({help: true});
 		} else if (input === 'q') {
 			askToQuit();
-		} else if (selected && (input === 's' || input === 'x' || input === 'r' || input === 't')) {
-			act(selected, input);
+		} else if (input === 's' || input === 'x' || input === 'r' || input === 't') {
+			const row = shownRows[at];
+			if (row) {
+				act(row, input);
+			}
 		}
 	});
 
+	const {pane, focus, filter, dialog, help} = view;
 	const paneTitle = pane === 'detail' && selected
 		? `${selected.model}${selected.replica === undefined ? '' : ` #${selected.replica}`} · details (enter: back to logs)`
-		: `logs${shownScroll > 0 ? ` · scrolled ${shownScroll} up (f follows)` : ' · following'}${filter === '' ? '' : ` · filter “${filter}”`}`;
+		: `logs${scroll > 0 ? ` · scrolled ${scroll} up (f follows)` : ' · following'}${filter === '' ? '' : ` · filter “${filter}”`}`;
 	return (
 		<>
 			<Header state={state} now={now} width={width} attachedTo={attachedTo}/>
@@ -285,7 +287,7 @@ export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: Ap
 					<Line cells={[{text: rule(` ${paneTitle} `, width), dim: focus !== 'pane', bold: focus === 'pane'}]}/>
 					{pane === 'detail'
 						? <DetailPane row={selected} history={selected && state.history.get(selected.key)} entries={state.logs.filter(entry => entry.model === selected?.model)} now={now} width={width} height={paneHeight}/>
-						: <LogPane entries={logs} width={width} height={paneHeight} scroll={shownScroll}/>}
+						: <LogPane entries={logs} width={width} height={paneHeight} scroll={scroll}/>}
 				</>
 			)}
 			<StatusLine dialog={dialog} toast={state.toast} trouble={state.trouble} width={width}/>
@@ -301,6 +303,20 @@ function durationText(ms: number): string {
 	}
 
 	return ms % 60_000 === 0 && ms > 0 ? `${ms / 60_000}m` : `${ms / 1000}${ms === 0 ? '' : 's'}`;
+}
+
+/**
+ * Where the row with `key` is; when it is gone (its replica stopped), its model's first row, else
+ * the first row; undefined when there are none.
+ */
+function indexOf(rows: readonly BackendRow[], key: string | undefined): number | undefined {
+	if (rows.length === 0) {
+		return undefined;
+	}
+
+	const exact = rows.findIndex(row => row.key === key);
+	const model = key?.slice(0, key.lastIndexOf('#'));
+	return exact === -1 ? Math.max(0, rows.findIndex(row => row.model === model)) : exact;
 }
 
 /** `──── title ────` across `width` columns. */

@@ -11,7 +11,7 @@ export interface RowJob {
 
 /** One line of the backends table: a replica (or a static backend), or a model with none running. */
 export interface BackendRow {
-	/** Stable across refreshes: `model#replica`, or the model's name alone. */
+	/** Stable across refreshes and starts: `model#replica` (`model#0` for a model that runs none). */
 	key: string;
 	model: string;
 	/** Undefined: the model runs no backend now (stopped, failed, waiting for its group). */
@@ -81,7 +81,8 @@ export function backendRows(status: StatusReply, loads: LoadStatsReply): Backend
 			return [{
 				...common,
 				...figures(undefined),
-				key: model.name,
+				// As its first replica's: the selection stays on the model when it starts.
+				key: `${model.name}#0`,
 				replica: undefined,
 				state: model.waiting_for_group ? 'waiting' : model.state,
 				since: undefined,
