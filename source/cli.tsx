@@ -13,7 +13,7 @@ const help = `
   Usage
     $ switchboard [options] -- <server command>    proxy one model, started on the first request
     $ switchboard [--config switchboard.toml]      proxy the models a config file describes
-    $ switchboard demo [options]                   the same, in front of a simulated model
+    $ switchboard demo [options]                   simulated models under a light load, to look around
     $ switchboard sim [sim options]                a simulated vLLM server (see switchboard sim --help)
 
   Options

@@ -1,41 +1,93 @@
-import {fileURLToPath} from 'node:url';
+import {mkdtempSync, rmSync} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type {RunFlags} from './config/flags.js';
 import type {Config} from './config/types.js';
-import {configFromFlags, type RunFlags} from './config/flags.js';
-import {runHeadless} from './headless.js';
+import {demoConfig, demoModels, readyAtOnce} from './demo/fleet.js';
+import {startDemoLoad} from './demo/load.js';
+import {runHeadless, type HeadlessRun} from './headless.js';
 
-const demoModel = 'demo-model';
+export interface DemoRun extends HeadlessRun {
+	/** Ends the synthetic load (its requests in flight are aborted); the models run on. */
+	stopLoad(): void;
+	/** What the demo is and what to try, for a newcomer. */
+	intro: string;
+}
 
 /**
- * `npm start`: switchboard in front of a simulated vLLM server that it starts, through the
- * same local launcher real vLLM uses, on the first request.
+ * The demo fleet, run by `run` (headless unless the console passes its own), with its synthetic
+ * load on. Its logs and operator choices live in a directory of this run's own, removed at exit,
+ * unless --log-dir or --state-dir say where: the user's real state is not touched.
  */
-export async function runDemo(flags: RunFlags): Promise<void> {
-	const cli = fileURLToPath(new URL('cli.js', import.meta.url));
-	const command = [process.execPath, cli, 'sim', '--model', demoModel, '--startup-delay', '3', '--token-rate', '25', '--max-tokens', '48'];
-	const config: Config = configFromFlags({...flags, idleTimeout: '120'}, command);
-	const {switchboard} = await runHeadless(config);
+export async function startDemo(flags: RunFlags, run: (config: Config) => Promise<HeadlessRun> = runHeadless): Promise<DemoRun> {
+	const scratchDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-demo-'));
+	process.on('exit', () => {
+		rmSync(scratchDir, {recursive: true, force: true});
+	});
+	const config = demoConfig(flags, scratchDir);
+	const {switchboard, logger} = await run(config);
+	switchboard.fleet.start(readyAtOnce).catch((error: unknown) => {
+		logger.warn({err: error, model: readyAtOnce}, 'the demo could not start its first model');
+	});
+
+	const port = /:(\d+)$/.exec(switchboard.url)![1]!;
+	// The load reaches the proxy on loopback, which listening on every interface includes.
+	const onLoopback = ['127.0.0.1', '0.0.0.0', '::'].includes(config.server.host);
+	const load = onLoopback ? startDemoLoad({
+		url: `http://127.0.0.1:${port}`,
+		models: demoModels,
+		apiKey: config.server.apiKeys[0] ?? config.server.adminKeys[0],
+	}) : undefined;
 	const {url} = switchboard;
-	process.stdout.write(`
+	logger.info({url, models: demoModels.map(model => model.name), logDir: config.server.logDir, stateDir: config.server.stateDir}, `switchboard demo listening on ${url}`);
+	return {
+		switchboard,
+		logger,
+		stopLoad() {
+			load?.stop();
+		},
+		intro: introText(url, onLoopback),
+	};
+}
+
+/** `npm start`: the demo fleet and its load, headless until the console is wired in. */
+export async function runDemo(flags: RunFlags): Promise<void> {
+	const {intro, stopLoad} = await startDemo(flags);
+	for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+		// Before the shutdown begins, so that no new request races it.
+		process.prependListener(signal, stopLoad);
+	}
+
+	process.stdout.write(intro);
+}
+
+function introText(url: string, loaded: boolean): string {
+	const width = Math.max(...demoModels.map(model => model.name.length));
+	const models = demoModels.map(model => `    ${model.name.padEnd(width)}  ${model.role}`).join('\n');
+	const load = loaded
+		? 'A light synthetic load (one or two requests a second, in bursts and pauses) keeps them busy.'
+		: 'The synthetic load is off: it reaches switchboard on 127.0.0.1 only, and --host is another interface.';
+	return `
   switchboard demo: an OpenAI-compatible proxy on ${url}
-  in front of a simulated vLLM server ("${demoModel}") that starts on the first request,
-  takes 3 s to load, and stops after ${config.models[0]!.idleTimeoutMs / 1000} s without requests.
+  in front of simulated vLLM servers (switchboard sim, no GPU), each started by switchboard:
+
+${models}
+
+  ${load}
 
   Try it from another terminal:
 
-    curl ${url}/v1/chat/completions -H 'Content-Type: application/json' \\
-      -d '{"model": "${demoModel}", "messages": [{"role": "user", "content": "Hello!"}]}'
-
     curl -N ${url}/v1/chat/completions -H 'Content-Type: application/json' \\
-      -d '{"model": "${demoModel}", "stream": true, "messages": [{"role": "user", "content": "Hello!"}]}'
+      -d '{"model": "qwen3-32b", "stream": true, "messages": [{"role": "user", "content": "Hello!"}]}'
 
     python -c 'from openai import OpenAI
 client = OpenAI(base_url="${url}/v1", api_key="none")
-reply = client.chat.completions.create(model="${demoModel}", messages=[{"role": "user", "content": "Hello!"}])
+reply = client.chat.completions.create(model="${readyAtOnce}", messages=[{"role": "user", "content": "Hello!"}])
 print(reply.choices[0].message.content)'
 
-    curl ${url}/health        curl '${url}/logs/tail?lines=20'
+    curl ${url}/status        curl ${url}/load-stats        curl '${url}/logs/tail?lines=20'
 
-  --log-level debug also shows the backend's own output. Ctrl-C stops the demo and its backend.
+  --log-level debug also shows the backends' own output. Ctrl-C stops the load and every backend.
 
-`);
+`;
 }
