@@ -4,7 +4,7 @@ import {defaultLoopbackSshPort, defaultPort, defaultSrunCommand} from './config/
 import {runFlagDefaults} from './config/flags.js';
 import {configFromCli} from './config/from-cli.js';
 import {ConfigError} from './config/errors.js';
-import {runConsoleMode} from './console.js';
+import {consoleWanted, runConsoleMode} from './console.js';
 import {runDemo} from './demo.js';
 import {runHeadless} from './headless.js';
 import {warnUnboundHosts} from './launchers/command.js';
@@ -139,11 +139,6 @@ async function main(): Promise<void> {
 
 	const names = switchboard.fleet.models.map(model => model.name);
 	logger.info({url: switchboard.url, config: origin?.file, models: names}, `switchboard listening on ${switchboard.url}; ${names.join(', ')} ${names.length === 1 ? 'starts on its' : 'start on their'} first request`);
-}
-
-/** The console, unless --no-ui or not on a terminal (a pipe, a service): then headless. */
-function consoleWanted(ui: boolean): boolean {
-	return ui && process.stdout.isTTY && process.stdin.isTTY;
 }
 
 main().catch((error: unknown) => {

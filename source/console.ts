@@ -5,17 +5,23 @@ import {startRun, type Run} from './run.js';
 import {localLink} from './ui/link/local.js';
 import {runConsole} from './ui/run-console.js';
 
+/** The console, unless --no-ui or not on a terminal (a pipe, a service): then headless. */
+export function consoleWanted(ui: boolean): boolean {
+	return ui && process.stdout.isTTY && process.stdin.isTTY;
+}
+
 /**
  * switchboard with its console: the proxy and the fleet in this process, the terminal the
  * console's. Logs go to switchboard.log in the log directory (never over the screen). Quitting,
  * or a signal, stops every backend, gives the terminal back, and says where the log is.
  */
-export async function runConsoleMode(config: Config, origin: ConfigOrigin | undefined, before?: (run: Run) => void): Promise<void> {
+export async function runConsoleMode(config: Config, origin: ConfigOrigin | undefined, started?: (run: Run) => (() => void) | void): Promise<void> {
 	const run = await startRun(config, origin, {logToFile: true});
 	const {logFile} = run;
-	before?.(run);
+	const beforeStop = started?.(run);
 	let stopping: Promise<void> | undefined;
 	const stop = async (reason: string) => {
+		beforeStop?.();
 		stopping ??= run.stop(reason).catch((error: unknown) => {
 			run.logger.error({err: error}, 'shutdown failed; the reaper ends what is left');
 		});
@@ -44,6 +50,7 @@ export async function runConsoleMode(config: Config, origin: ConfigOrigin | unde
 
 	await runConsole(localLink(run.switchboard), {
 		quit: async () => stop('quit from the console'),
+		localGpus: true,
 	});
 	await stop('quit from the console');
 	process.stdout.write(`switchboard stopped. Its log: ${logFile}\n`);

@@ -5,27 +5,19 @@ import type {RunFlags} from './config/flags.js';
 import type {Config} from './config/types.js';
 import {demoConfig, demoModels, readyAtOnce} from './demo/fleet.js';
 import {startDemoLoad} from './demo/load.js';
-import {runHeadless, type HeadlessRun} from './headless.js';
+import {consoleWanted, runConsoleMode} from './console.js';
+import {runHeadless} from './headless.js';
+import type {Run} from './run.js';
 
-export interface DemoRun extends HeadlessRun {
+export interface Demo {
 	/** Ends the synthetic load (its requests in flight are aborted); the models run on. */
 	stopLoad(): void;
 	/** What the demo is and what to try, for a newcomer. */
 	intro: string;
 }
 
-/**
- * The demo fleet, run by `run` (headless unless the console passes its own), with its synthetic
- * load on. Its logs and operator choices live in a directory of this run's own, removed at exit,
- * unless --log-dir or --state-dir say where: the user's real state is not touched.
- */
-export async function startDemo(flags: RunFlags, run: (config: Config) => Promise<HeadlessRun> = runHeadless): Promise<DemoRun> {
-	const scratchDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-demo-'));
-	process.on('exit', () => {
-		rmSync(scratchDir, {recursive: true, force: true});
-	});
-	const config = demoConfig(flags, scratchDir);
-	const {switchboard, logger} = await run(config);
+/** Starts the demo's first model and its synthetic load on a switchboard running the demo fleet. */
+function startDemo({switchboard, logger}: Run, config: Config): Demo {
 	switchboard.fleet.start(readyAtOnce).catch((error: unknown) => {
 		logger.warn({err: error, model: readyAtOnce}, 'the demo could not start its first model');
 	});
@@ -41,8 +33,6 @@ export async function startDemo(flags: RunFlags, run: (config: Config) => Promis
 	const {url} = switchboard;
 	logger.info({url, models: demoModels.map(model => model.name), logDir: config.server.logDir, stateDir: config.server.stateDir}, `switchboard demo listening on ${url}`);
 	return {
-		switchboard,
-		logger,
 		stopLoad() {
 			load?.stop();
 		},
@@ -50,9 +40,24 @@ export async function startDemo(flags: RunFlags, run: (config: Config) => Promis
 	};
 }
 
-/** `npm start`: the demo fleet and its load, headless until the console is wired in. */
+/**
+ * `npm start`: the demo fleet and its synthetic load, in the console on a terminal (headless with
+ * --no-ui). Its logs and operator choices live in a directory of this run's own, removed at exit,
+ * unless --log-dir or --state-dir say where: the user's real state is not touched.
+ */
 export async function runDemo(flags: RunFlags): Promise<void> {
-	const {intro, stopLoad} = await startDemo(flags);
+	const scratchDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-demo-'));
+	process.on('exit', () => {
+		rmSync(scratchDir, {recursive: true, force: true});
+	});
+	const config = demoConfig(flags, scratchDir);
+	if (consoleWanted(flags.ui)) {
+		await runConsoleMode(config, undefined, run => startDemo(run, config).stopLoad);
+		return;
+	}
+
+	const run = await runHeadless(config);
+	const {intro, stopLoad} = startDemo(run, config);
 	for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 		// Before the shutdown begins, so that no new request races it.
 		process.prependListener(signal, stopLoad);

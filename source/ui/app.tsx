@@ -1,10 +1,11 @@
 import {useApp, useInput} from 'ink';
-import {useMemo, type ReactNode} from 'react';
+import {useMemo} from 'react';
 import {mustBe, readDuration} from '../config/values.js';
 import type {Clock} from '../util/clock.js';
 import {BackendTable} from './components/backend-table.js';
 import {DetailPane} from './components/detail-pane.js';
 import {Footer} from './components/footer.js';
+import {GpuStrip, gpuStrip} from './components/gpu-strip.js';
 import {Header} from './components/header.js';
 import {Help} from './components/help.js';
 import {Line} from './components/line.js';
@@ -25,10 +26,6 @@ export interface AppProps {
 	attachedTo?: string | undefined;
 	/** What quitting does (stop every model, or only detach); resolves when it is done. */
 	quit: () => Promise<void>;
-	/** Lines shown under the header (the GPU strip), given the width. */
-	strip?: ((width: number) => ReactNode) | undefined;
-	/** How many lines `strip` takes. */
-	stripHeight?: number;
 }
 
 const movingStates = new Set(['loading', 'queued', 'restarting', 'stopping', 'draining']);
@@ -37,7 +34,7 @@ const idleStates = new Set(['stopped', 'failed', 'waiting']);
 const paneLines = 15;
 
 /** The console: header, backends table, a log or detail pane, the status line and the keys. */
-export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: AppProps) {
+export function App({store, clock, attachedTo, quit}: AppProps) {
 	const state = useConsole(store);
 	const {columns: width, rows: height} = useTerminalSize();
 	const spinning = state.rows.some(row => movingStates.has(row.state));
@@ -49,7 +46,8 @@ export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: Ap
 	const rowsFor = (filter: string) => filter === '' ? state.rows : state.rows.filter(row => row.model.toLowerCase().includes(filter.toLowerCase()));
 	const rows = useMemo(() => rowsFor(view.filter), [state.rows, view.filter]);
 	const logs = useMemo(() => filterEntries(state.logs, view.filter), [state.logs, view.filter]);
-	const body = Math.max(2, height - 5 - stripHeight);
+	const gpuLines = useMemo(() => gpuStrip(state.gpu, state.gpuHolders, width), [state.gpu, state.gpuHolders, width]);
+	const body = Math.max(2, height - 5 - gpuLines.length);
 	const layout = (shown: readonly BackendRow[]) => {
 		const tableHeight = Math.min(Math.max(1, shown.length), Math.max(1, body - Math.min(paneLines, Math.max(3, Math.floor(body / 2)))));
 		return {tableHeight, paneHeight: Math.max(0, body - tableHeight)};
@@ -280,7 +278,7 @@ export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: Ap
 	return (
 		<>
 			<Header state={state} now={now} width={width} attachedTo={attachedTo}/>
-			{strip?.(width)}
+			<GpuStrip lines={gpuLines}/>
 			{help ? <Help width={width} height={body + 2}/> : (
 				<>
 					<BackendTable table={table} selected={selectedIndex} height={tableHeight} focused={focus === 'table'} filter={filter}/>

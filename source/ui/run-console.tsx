@@ -1,8 +1,8 @@
 import {writeSync} from 'node:fs';
 import {render} from 'ink';
-import type {ReactNode} from 'react';
 import {systemClock, type Clock} from '../util/clock.js';
 import {App} from './app.js';
+import {findNvidiaSmi, GpuWatch, nvidiaSmiRunner} from './gpu/nvidia-smi.js';
 import type {ConsoleLink} from './link/link.js';
 import {ConsoleStore} from './state/console-store.js';
 import {ColorContext, colorWanted} from './theme.js';
@@ -12,8 +12,8 @@ export interface ConsoleOptions {
 	quit: () => Promise<void>;
 	/** The address given to `switchboard attach`, if attached. */
 	attachedTo?: string | undefined;
-	strip?: ((width: number) => ReactNode) | undefined;
-	stripHeight?: number;
+	/** Show this machine's GPUs (nvidia-smi, when on PATH): the switchboard runs here. */
+	localGpus: boolean;
 	clock?: Clock;
 }
 
@@ -28,7 +28,11 @@ const leaveScreen = '\u001B[?25h\u001B[?1049l';
  */
 export async function runConsole(link: ConsoleLink, options: ConsoleOptions): Promise<void> {
 	const clock = options.clock ?? systemClock;
-	const store = new ConsoleStore(link, {clock});
+	const nvidiaSmi = options.localGpus ? findNvidiaSmi(process.env) : undefined;
+	const store = new ConsoleStore(link, {
+		clock,
+		watchGpus: nvidiaSmi === undefined ? undefined : onPoll => new GpuWatch(onPoll, {clock, run: nvidiaSmiRunner(nvidiaSmi, {clock})}),
+	});
 	let restored = false;
 	const restore = () => {
 		if (!restored) {
@@ -46,7 +50,7 @@ export async function runConsole(link: ConsoleLink, options: ConsoleOptions): Pr
 	store.start();
 	const instance = render(
 		<ColorContext.Provider value={colorWanted(process.env) && process.stdout.hasColors?.() !== false}>
-			<App store={store} clock={clock} attachedTo={options.attachedTo} quit={options.quit} strip={options.strip} stripHeight={options.stripHeight}/>
+			<App store={store} clock={clock} attachedTo={options.attachedTo} quit={options.quit}/>
 		</ColorContext.Provider>,
 		{exitOnCtrlC: false, patchConsole: true, maxFps: 10},
 	);

@@ -15,7 +15,7 @@ import {FakeClock, settle} from '../helpers/fake-clock.js';
 // Ink's chalk decides on colour when loaded, and a test's stdout is no terminal.
 process.env['FORCE_COLOR'] = '1';
 const {render} = await import('ink-testing-library');
-const {GpuStrip} = await import('../../source/ui/components/gpu-strip.js');
+const {GpuStrip, gpuStrip} = await import('../../source/ui/components/gpu-strip.js');
 
 const fakeBin = fileURLToPath(new URL('../fixtures/bin', import.meta.url));
 const root = mkdtempSync(path.join(os.tmpdir(), 'switchboard-gpu-'));
@@ -253,13 +253,13 @@ function alive(pid: number): boolean {
 
 test('the strip renders one Text line per line, with colour or without', () => {
 	const poll: GpuPoll = {readings: [a100(0, 95, 80_000), a100(1, 0, 0)]};
-	const coloured = render(createElement(GpuStrip, {poll, holders, width: 80}));
+	const coloured = render(createElement(GpuStrip, {lines: gpuStrip(poll, holders, 80)}));
 	const frame = coloured.lastFrame() ?? '';
 	coloured.unmount();
 	assert.match(frame, /\u001B\[36mchat#0/, 'the holder in cyan');
 	assert.match(frame, /\u001B\[33m +95%/, 'busy in yellow');
 
-	const plain = render(createElement(ColorContext.Provider, {value: false}, createElement(GpuStrip, {poll, holders, width: 80})));
+	const plain = render(createElement(ColorContext.Provider, {value: false}, createElement(GpuStrip, {lines: gpuStrip(poll, holders, 80)})));
 	const plainFrame = plain.lastFrame() ?? '';
 	plain.unmount();
 	assert.doesNotMatch(plainFrame, /\u001B\[/);
@@ -267,13 +267,13 @@ test('the strip renders one Text line per line, with colour or without', () => {
 });
 
 test('the strip shows an nvidia-smi error as one line, and nothing before the first poll', () => {
-	const failed = render(createElement(ColorContext.Provider, {value: false}, createElement(GpuStrip, {poll: {error: 'Failed to initialize NVML: Driver/library version mismatch'}, holders, width: 80})));
+	const failed = render(createElement(ColorContext.Provider, {value: false}, createElement(GpuStrip, {lines: gpuStrip({error: 'Failed to initialize NVML: Driver/library version mismatch'}, holders, 80)})));
 	assert.equal(failed.lastFrame(), 'nvidia-smi: Failed to initialize NVML: Driver/library version mismatch');
 	failed.unmount();
-	const coloured = render(createElement(GpuStrip, {poll: {error: 'no answer within 5 s (killed)'}, holders, width: 80}));
+	const coloured = render(createElement(GpuStrip, {lines: gpuStrip({error: 'no answer within 5 s (killed)'}, holders, 80)}));
 	assert.match(coloured.lastFrame() ?? '', /\u001B\[33mnvidia-smi: no answer/);
 	coloured.unmount();
-	const waiting = render(createElement(GpuStrip, {poll: undefined, holders, width: 80}));
+	const waiting = render(createElement(GpuStrip, {lines: gpuStrip(undefined, holders, 80)}));
 	assert.equal(waiting.lastFrame(), '');
 	waiting.unmount();
 });

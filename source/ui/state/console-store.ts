@@ -2,6 +2,7 @@ import type {LoadStatsReply} from '../../admin/backends.js';
 import type {StatusReply} from '../../admin/status.js';
 import type {FleetEvent} from '../../fleet/events.js';
 import type {Clock, Timer} from '../../util/clock.js';
+import type {GpuPoll} from '../gpu/nvidia-smi.js';
 import type {ConsoleLink, LinkMethod, LinkReply} from '../link/link.js';
 import {backendEntry, LogBuffer, ownEntry, type LogEntry} from './log-entries.js';
 import {backendRows, type BackendRow} from './rows.js';
@@ -36,7 +37,14 @@ export interface ConsoleState {
 	toast: Toast | undefined;
 	/** Why the switchboard cannot be read now (an attached console lost it); undefined when all is well. */
 	trouble: string | undefined;
+	/** The last nvidia-smi reading, when this machine has GPUs to show. */
+	gpu: GpuPoll | undefined;
+	/** A CUDA_VISIBLE_DEVICES index → the local backend holding it (`chat#0`). */
+	gpuHolders: ReadonlyMap<string, string>;
 }
+
+/** Starts watching this machine's GPUs (see GpuWatch). */
+export type WatchGpus = (onPoll: (poll: GpuPoll) => void) => {stop(): void};
 
 export interface ConsoleStoreOptions {
 	clock: Clock;
@@ -44,6 +52,8 @@ export interface ConsoleStoreOptions {
 	pollMs?: number;
 	/** The least time between two redraws (ms): at most ~10 a second. */
 	frameMs?: number;
+	/** When this machine's GPUs are the switchboard's (nvidia-smi on PATH, the switchboard local). */
+	watchGpus?: WatchGpus | undefined;
 }
 
 /** One sample every this many ms, kept for this many: the sparklines' last five minutes. */
@@ -68,7 +78,7 @@ export class ConsoleStore {
 	readonly #history = new Map<string, History>();
 	#logId = 0;
 	#lastSampleAt = Number.NEGATIVE_INFINITY;
-	#state: ConsoleState = {about: undefined, rows: [], modelsReady: 0, modelsTotal: 0, requestsPerSecond: 0, errors: 0, logs: [], history: new Map(), toast: undefined, trouble: undefined};
+	#state: ConsoleState = {about: undefined, rows: [], modelsReady: 0, modelsTotal: 0, requestsPerSecond: 0, errors: 0, logs: [], history: new Map(), toast: undefined, trouble: undefined, gpu: undefined, gpuHolders: new Map()};
 	#next: Partial<ConsoleState> = {};
 	/** Log lines arrived since the last frame: the frame copies the buffer once, however many came. */
 	#newLogs = false;
@@ -79,6 +89,8 @@ export class ConsoleStore {
 	#readAgain = false;
 	#toastTimer: Timer | undefined;
 	#unsubscribe: (() => void) | undefined;
+	readonly #watchGpus: WatchGpus | undefined;
+	#gpuWatch: {stop(): void} | undefined;
 	#closed = false;
 
 	constructor(link: ConsoleLink, options: ConsoleStoreOptions) {
@@ -86,6 +98,7 @@ export class ConsoleStore {
 		this.#clock = options.clock;
 		this.#pollMs = options.pollMs ?? 1000;
 		this.#frameMs = options.frameMs ?? 100;
+		this.#watchGpus = options.watchGpus;
 	}
 
 	get remote(): boolean {
@@ -111,11 +124,15 @@ export class ConsoleStore {
 			}
 		}, () => undefined);
 		this.#read();
+		this.#gpuWatch = this.#watchGpus?.(gpu => {
+			this.#update({gpu});
+		});
 	}
 
 	close(): void {
 		this.#closed = true;
 		this.#unsubscribe?.();
+		this.#gpuWatch?.stop();
 		for (const timer of [this.#frameTimer, this.#readTimer, this.#toastTimer]) {
 			if (timer) {
 				this.#clock.clearTimeout(timer);
@@ -264,6 +281,7 @@ export class ConsoleStore {
 			requestsPerSecond: loads.servers.reduce((sum, server) => sum + server.detailed_metrics.requests_per_second, 0),
 			errors: status.models.reduce((sum, model) => sum + model.errors, 0),
 			history: new Map(this.#history),
+			gpuHolders: sameEntries(this.#state.gpuHolders, holders(rows)),
 			// Only a link that has trouble reports it (through subscribe); a read that works ends a failed read's.
 			...(this.#state.trouble?.startsWith('GET /') ? {trouble: undefined} : {}),
 		});
@@ -320,6 +338,25 @@ export class ConsoleStore {
 			}
 		}, wait);
 	}
+}
+
+/** Which local backend holds each GPU, from the CUDA_VISIBLE_DEVICES switchboard gave it. */
+function holders(rows: readonly BackendRow[]): Map<string, string> {
+	const held = new Map<string, string>();
+	for (const row of rows) {
+		if (row.launcher === 'local' && row.replica !== undefined) {
+			for (const gpu of row.gpus) {
+				held.set(gpu, `${row.model}#${row.replica}`);
+			}
+		}
+	}
+
+	return held;
+}
+
+/** `next`, or `previous` when they hold the same entries: the GPU strip redraws only when a holder changed. */
+function sameEntries(previous: ReadonlyMap<string, string>, next: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
+	return previous.size === next.size && [...next].every(([gpu, holder]) => previous.get(gpu) === holder) ? previous : next;
 }
 
 /** The message of an admin error reply (OpenAI's envelope), or its status and text. */
