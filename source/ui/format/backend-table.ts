@@ -23,6 +23,7 @@ interface Column {
 
 const spinner = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
 const modelMin = 10;
+const modelWanted = 20;
 const modelMax = 32;
 
 const stateColors: Record<string, Color> = {
@@ -96,14 +97,16 @@ export interface TableLines {
  */
 export function backendTable(rows: readonly BackendRow[], width: number, context: FrameContext): TableLines {
 	const longestModel = Math.max(modelMin, ...rows.map(row => row.model.length + 1));
+	// Names up to this long are not cut while a column of less use could go instead.
+	const wantedModel = Math.min(longestModel, modelWanted);
 	let shown = columns;
-	const needed = (set: readonly Column[]) => modelMin + set.reduce((sum, column) => sum + column.width + 1, 0);
-	while (shown.length > 0 && needed(shown) > width) {
+	const others = (set: readonly Column[]) => set.reduce((sum, column) => sum + column.width + 1, 0);
+	while (shown.length > 0 && wantedModel + others(shown) > width) {
 		const worst = Math.max(...shown.map(column => column.drop));
 		shown = shown.filter(column => column.drop !== worst);
 	}
 
-	const modelWidth = Math.min(modelMax, longestModel, Math.max(modelMin, width - needed(shown) + modelMin));
+	const modelWidth = Math.max(modelMin, Math.min(modelMax, longestModel, width - others(shown)));
 	const header = [
 		{text: fit('MODEL', modelWidth), bold: true},
 		...shown.map(column => ({text: ' ' + fit(column.title, column.width, column.align), bold: true})),

@@ -60,6 +60,11 @@ export interface ConsoleStoreOptions {
 const sampleMs = 2000;
 const samplesKept = 150;
 const toastMs = 6000;
+/**
+ * A backend's access-log line for switchboard's own health checks, scrapes and readiness probes:
+ * noise in the pane (one per backend every few seconds); the backend's log file keeps them.
+ */
+const ownProbe = /"GET \/(?:metrics|health|ping|v1\/models) HTTP\/[\d.]+" 200\b/;
 /** A state change is followed by a fresh read this soon, so keys answer at once on screen. */
 const changeReadMs = 100;
 
@@ -189,6 +194,10 @@ export class ConsoleStore {
 	#event(event: FleetEvent): void {
 		switch (event.type) {
 			case 'log': {
+				if (ownProbe.test(event.line)) {
+					return;
+				}
+
 				this.#logs.push(backendEntry(++this.#logId, event.model, event.line, event.at));
 				this.#logsChanged();
 				return;
