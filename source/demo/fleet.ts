@@ -18,6 +18,12 @@ export interface DemoModel {
 	settings: Partial<ModelConfig>;
 }
 
+/**
+ * GPUs of its own, as on a real node: switchboard sets each replica's CUDA_VISIBLE_DEVICES (the
+ * simulator ignores it), and on a machine with nvidia-smi the console shows who holds which.
+ */
+const gpus = (ids: string[], perReplica: number): Pick<ModelConfig, 'gpus' | 'gpusPerReplica'> => ({gpus: ids, gpusPerReplica: perReplica});
+
 const second = 1000;
 const minute = 60 * second;
 
@@ -29,7 +35,7 @@ export const demoModels: readonly DemoModel[] = [
 		weight: 5,
 		capacity: 8,
 		// Something is ready within seconds of `npm start`.
-		settings: {idleTimeoutMs: 0},
+		settings: {idleTimeoutMs: 0, ...gpus(['0'], 1)},
 	},
 	{
 		name: 'llama-3.1-8b',
@@ -37,7 +43,7 @@ export const demoModels: readonly DemoModel[] = [
 		sim: ['--startup-delay', '4', '--token-rate', '30', '--ttft', '200'],
 		weight: 4,
 		capacity: 4,
-		settings: {idleTimeoutMs: 5 * minute, replicas: {...defaultReplicas, min: 2, max: 2}},
+		settings: {idleTimeoutMs: 5 * minute, replicas: {...defaultReplicas, min: 2, max: 2}, ...gpus(['1', '2'], 1)},
 	},
 	{
 		name: 'flaky-7b',
@@ -46,7 +52,7 @@ export const demoModels: readonly DemoModel[] = [
 		weight: 2,
 		capacity: 4,
 		// It crashes every two or three minutes under the demo's load: five within a shorter window would mark it failed for good.
-		settings: {idleTimeoutMs: 3 * minute, crashWindowMs: 3 * minute},
+		settings: {idleTimeoutMs: 3 * minute, crashWindowMs: 3 * minute, ...gpus(['3'], 1)},
 	},
 	{
 		name: 'qwen3-32b',
@@ -55,7 +61,7 @@ export const demoModels: readonly DemoModel[] = [
 		// About one request a minute: it starts, serves a few, and often goes idle before the next.
 		weight: 0.1,
 		capacity: 2,
-		settings: {idleTimeoutMs: 2 * minute},
+		settings: {idleTimeoutMs: 2 * minute, ...gpus(['4', '5'], 2)},
 	},
 ];
 

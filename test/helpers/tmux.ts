@@ -16,9 +16,10 @@ export class TmuxSession {
 
 	constructor(command: string[], {width, height, env = {}}: {width: number; height: number; env?: Record<string, string>}) {
 		this.#socket = `switchboard-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-		const environment = Object.entries(env).flatMap(([name, value]) => ['-e', `${name}=${value}`]);
+		// Through env(1): tmux's own -e does not reach the first command's PATH.
+		const environment = Object.entries(env).map(([name, value]) => `${name}=${value}`);
 		// The pane stays after the program ends, so its last words can be read.
-		this.#tmux('new-session', '-d', '-x', String(width), '-y', String(height), ...environment, '--', 'sh', '-c', `${command.map(quote).join(' ')}; echo "[exited $?]"; sleep 600`);
+		this.#tmux('new-session', '-d', '-x', String(width), '-y', String(height), '--', 'sh', '-c', `${['env', ...environment, ...command].map(quote).join(' ')}; echo "[exited $?]"; sleep 600`);
 	}
 
 	/** The screen as text, one string per line, without colours. */
