@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import meow from 'meow';
+import {runAttach} from './attach.js';
 import {defaultLoopbackSshPort, defaultPort, defaultSrunCommand} from './config/defaults.js';
 import {runFlagDefaults} from './config/flags.js';
 import {configFromCli} from './config/from-cli.js';
@@ -15,6 +16,7 @@ const help = `
     $ switchboard [--config switchboard.toml]      proxy the models a config file describes
     $ switchboard demo [options]                   simulated models under a light load, to look around
     $ switchboard sim [sim options]                a simulated vLLM server (see switchboard sim --help)
+    $ switchboard attach URL [--admin-key K]       the console of a switchboard running elsewhere
 
   Options
     --config FILE         a switchboard.toml with [server], [defaults] and [[models]]; without a command
@@ -97,6 +99,14 @@ async function main(): Promise<void> {
 	if (argv[0] === 'sim') {
 		const {runSim} = await import('./sim/cli.js');
 		await runSim(argv.slice(1));
+		return;
+	}
+
+	if (argv[0] === 'attach') {
+		await runAttach(argv.slice(1), process.env, async (_link, {switchboard, models}) => {
+			const listed = models.map(model => `${model.name} (${model.state})`).join(', ') || 'no models';
+			process.stdout.write(`attached to switchboard ${switchboard.version} at ${switchboard.url}: ${listed}. The console comes with the UI.\n`);
+		});
 		return;
 	}
 

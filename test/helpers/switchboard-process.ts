@@ -32,7 +32,9 @@ export class SwitchboardProcess {
 		const logDir = flags.includes('--log-dir') ? [] : ['--log-dir', this.logDir];
 		// The operator's choices stay in the test's own directory unless it names one (to restart over it).
 		const stateDir = flags.includes('--state-dir') ? [] : ['--state-dir', this.logDir];
-		this.child = spawn(process.execPath, [cliPath, '--no-ui', '--port', '0', ...logDir, ...stateDir, ...flags, '--', ...command], {
+		// An ephemeral port unless the test names one (to restart on it).
+		const port = flags.includes('--port') ? [] : ['--port', '0'];
+		this.child = spawn(process.execPath, [cliPath, '--no-ui', ...port, ...logDir, ...stateDir, ...flags, '--', ...command], {
 			stdio: ['ignore', 'pipe', 'pipe'],
 		});
 		let partial = '';
