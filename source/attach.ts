@@ -24,6 +24,8 @@ export interface Attached {
 	link: ConsoleLink;
 	/** GET /status as it answered when attaching. */
 	status: StatusReply;
+	/** The switchboard's address, as given. */
+	url: URL;
 }
 
 interface AttachArgs {
@@ -34,15 +36,15 @@ interface AttachArgs {
 }
 
 /** `switchboard attach …`: the help, or the console (`run`) attached to the switchboard named, detached after. */
-export async function runAttach(argv: string[], env: NodeJS.ProcessEnv, run: (link: ConsoleLink, status: StatusReply) => Promise<void>): Promise<void> {
+export async function runAttach(argv: string[], env: NodeJS.ProcessEnv, run: (link: ConsoleLink, status: StatusReply, url: URL) => Promise<void>): Promise<void> {
 	if (argv.includes('--help')) {
 		process.stdout.write(attachHelp);
 		return;
 	}
 
-	const {link, status} = await openAttach(argv, env);
+	const {link, status, url} = await openAttach(argv, env);
 	try {
-		await run(link, status);
+		await run(link, status, url);
 	} finally {
 		link.close();
 	}
@@ -53,7 +55,7 @@ export async function openAttach(argv: string[], env: NodeJS.ProcessEnv): Promis
 	const {url, adminKey, keySource} = readAttachArgs(argv, env);
 	const link = remoteLink({url, adminKey});
 	try {
-		return {link, status: await readStatus(link, url, adminKey === undefined ? undefined : keySource)};
+		return {link, url: new URL(url), status: await readStatus(link, url, adminKey === undefined ? undefined : keySource)};
 	} catch (error) {
 		link.close();
 		throw error;

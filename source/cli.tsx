@@ -6,6 +6,7 @@ import {runFlagDefaults} from './config/flags.js';
 import {configFromCli} from './config/from-cli.js';
 import {ConfigError} from './config/errors.js';
 import {consoleWanted, runConsoleMode} from './console.js';
+import {runConsole} from './ui/run-console.js';
 import {runDemo} from './demo.js';
 import {runHeadless} from './headless.js';
 import {warnUnboundHosts} from './launchers/command.js';
@@ -103,9 +104,19 @@ async function main(): Promise<void> {
 	}
 
 	if (argv[0] === 'attach') {
-		await runAttach(argv.slice(1), process.env, async (_link, {switchboard, models}) => {
-			const listed = models.map(model => `${model.name} (${model.state})`).join(', ') || 'no models';
-			process.stdout.write(`attached to switchboard ${switchboard.version} at ${switchboard.url}: ${listed}. The console comes with the UI.\n`);
+		await runAttach(argv.slice(1), process.env, async (link, {switchboard, models}, url) => {
+			if (!consoleWanted(true)) {
+				const listed = models.map(model => `${model.name} (${model.state})`).join(', ') || 'no models';
+				process.stdout.write(`switchboard ${switchboard.version} at ${switchboard.url}: ${listed}. The console needs a terminal.\n`);
+				return;
+			}
+
+			await runConsole(link, {
+				quit: async () => undefined,
+				attachedTo: url.origin,
+				// Its GPUs are this machine's only when it runs here.
+				localGpus: ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname),
+			});
 		});
 		return;
 	}

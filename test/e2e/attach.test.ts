@@ -107,7 +107,7 @@ describe('switchboard attach, against the real binary', () => {
 
 		const attached = await attachCommand(switchboard.url, '--admin-key', 'sk-admin');
 		assert.equal(attached.code, 0, attached.stderr);
-		assert.equal(attached.stdout, `attached to switchboard ${status.switchboard.version} at ${switchboard.url}: chat (ready). The console comes with the UI.\n`);
+		assert.equal(attached.stdout, `switchboard ${status.switchboard.version} at ${switchboard.url}: chat (ready). The console needs a terminal.\n`);
 		const wrongKey = await attachCommand(switchboard.url, '--admin-key', 'sk-wrong');
 		assert.equal(wrongKey.code, 2);
 		assert.match(wrongKey.stderr, /^switchboard: http:\/\/127\.0\.0\.1:\d+ does not take the key from --admin-key/);
