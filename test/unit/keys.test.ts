@@ -251,7 +251,7 @@ describe('admin access', () => {
 	const store = new KeyStore(config.server, models, pino({level: 'silent'}), table => published.push(table));
 	const context = (keys: KeyStore): AdminContext => {
 		const telemetry = new Telemetry({...defaultHealth, enabled: false}, systemClock, async () => ({status: 200, body: ''}), {health() {}, loads() {}});
-		return {fleet, keys, telemetry, exporter: new PrometheusExporter(fleet, telemetry)};
+		return {fleet, keys, telemetry, exporter: new PrometheusExporter(fleet, telemetry), about: () => ({version: '0.0.0', url: 'http://127.0.0.1:8100', startedAt: 0, auth: true})} as AdminContext;
 	};
 
 	const call = async (method: string, requestPath: string, access: AdminAccess) => handleAdmin({method, path: requestPath, query: {}, access, body: ''}, context(store));
