@@ -1,6 +1,6 @@
 import {useApp, useInput} from 'ink';
 import {useMemo, useState, type ReactNode} from 'react';
-import {mustBe, readDuration} from '../config/values.js';
+import {readDuration} from '../config/values.js';
 import type {Clock} from '../util/clock.js';
 import {BackendTable} from './components/backend-table.js';
 import {DetailPane} from './components/detail-pane.js';
@@ -148,7 +148,8 @@ export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: Ap
 		if (text !== '') {
 			const reading = readDuration(text, {zeroMeans: 'never'});
 			if ('expected' in reading) {
-				setDialog({...current, error: `It ${mustBe(reading, JSON.stringify(text))}`});
+				// Without mustBe's "(got …)": the text is right there, and the reason needs the room.
+				setDialog({...current, error: `must be ${reading.expected}${reading.note ? `; ${reading.note}` : ''}`});
 				return;
 			}
 
