@@ -49,7 +49,8 @@ export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: Ap
 	const [selectedKey, setSelectedKey] = useState<string | undefined>(undefined);
 	const [pane, setPane] = useState<Pane>('logs');
 	const [focus, setFocus] = useState<Focus>('table');
-	const [scroll, setScroll] = useState(0);
+	/** The log pane follows new lines (undefined), or keeps the line with this id at its bottom. */
+	const [logAnchor, setLogAnchor] = useState<number | undefined>(undefined);
 	const [filter, setFilter] = useState('');
 	const [dialog, setDialog] = useState<Dialog | undefined>(undefined);
 	const [help, setHelp] = useState(false);
@@ -65,7 +66,13 @@ export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: Ap
 	const tableHeight = Math.min(Math.max(1, rows.length), Math.max(1, body - Math.min(paneLines, Math.max(3, Math.floor(body / 2)))));
 	const paneHeight = Math.max(0, body - tableHeight);
 	const maxScroll = Math.max(0, logs.length - paneHeight);
-	const shownScroll = Math.min(scroll, maxScroll);
+	// Lines below the pane's bottom: they grow as lines come, so that what is shown stays put.
+	const shownScroll = logAnchor === undefined ? 0 : Math.min(maxScroll, logs.length - 1 - logs.findLastIndex(entry => entry.id <= logAnchor));
+	/** Shows the pane `lines` up from the newest line; 0 follows new lines. */
+	const scrollLogs = (lines: number) => {
+		const up = Math.max(0, Math.min(maxScroll, lines));
+		setLogAnchor(up === 0 ? undefined : logs[logs.length - 1 - up]?.id);
+	};
 	const table = backendTable(rows, width, {now, frame: Math.floor(now / 250)});
 
 	const select = (index: number) => {
@@ -222,25 +229,25 @@ export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: Ap
 		const inPane = focus === 'pane' && pane === 'logs';
 		if (key.upArrow || input === 'k') {
 			if (inPane) {
-				setScroll(Math.min(maxScroll, shownScroll + 1));
+				scrollLogs(shownScroll + 1);
 			} else {
 				select((selectedIndex ?? 0) - 1);
 			}
 		} else if (key.downArrow || input === 'j') {
 			if (inPane) {
-				setScroll(Math.max(0, shownScroll - 1));
+				scrollLogs(shownScroll - 1);
 			} else {
 				select((selectedIndex ?? 0) + 1);
 			}
 		} else if (key.pageUp) {
 			if (inPane) {
-				setScroll(Math.min(maxScroll, shownScroll + paneHeight));
+				scrollLogs(shownScroll + paneHeight);
 			} else {
 				select((selectedIndex ?? 0) - tableHeight);
 			}
 		} else if (key.pageDown) {
 			if (inPane) {
-				setScroll(Math.max(0, shownScroll - paneHeight));
+				scrollLogs(shownScroll - paneHeight);
 			} else {
 				select((selectedIndex ?? 0) + tableHeight);
 			}
@@ -258,10 +265,13 @@ export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: Ap
 		} else if (input === 'l') {
 			setPane('logs');
 			setFocus('pane');
-		} else if (input === 'f' || input === 'G') {
-			setScroll(input === 'G' || shownScroll > 0 ? 0 : maxScroll);
+		} else if (input === 'f') {
+			// Following: stay on the lines shown now; else follow again.
+			setLogAnchor(logAnchor === undefined ? logs.at(-1)?.id : undefined);
+		} else if (input === 'G') {
+			setLogAnchor(undefined);
 		} else if (input === 'g') {
-			setScroll(maxScroll);
+			scrollLogs(maxScroll);
 		} else if (input === '/') {
 			setDialog({kind: 'input', purpose: 'filter', model: undefined, text: filter, error: undefined});
 		} else if (input === '?') {
@@ -275,7 +285,7 @@ export function App({store, clock, attachedTo, quit, strip, stripHeight = 0}: Ap
 
 	const paneTitle = pane === 'detail' && selected
 		? `${selected.model}${selected.replica === undefined ? '' : ` #${selected.replica}`} · details (enter: back to logs)`
-		: `logs${shownScroll > 0 ? ` · scrolled ${shownScroll} up (f follows)` : ' · following'}${filter === '' ? '' : ` · filter “${filter}”`}`;
+		: `logs${logAnchor === undefined ? ' · following' : ` · scrolled ${shownScroll} up (f follows)`}${filter === '' ? '' : ` · filter “${filter}”`}`;
 	return (
 		<>
 			<Header state={state} now={now} width={width} attachedTo={attachedTo}/>
