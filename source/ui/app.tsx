@@ -1,6 +1,6 @@
 import {useApp, useInput} from 'ink';
 import {useMemo} from 'react';
-import {mustBe, readDuration} from '../config/values.js';
+import {readDuration} from '../config/values.js';
 import type {Clock} from '../util/clock.js';
 import {BackendTable} from './components/backend-table.js';
 import {DetailPane} from './components/detail-pane.js';
@@ -17,6 +17,7 @@ import {useNow} from './hooks/use-now.js';
 import {useTerminalSize} from './hooks/use-terminal-size.js';
 import {useView} from './hooks/use-view.js';
 import type {ConsoleStore} from './state/console-store.js';
+import type {LogEntry} from './state/log-entries.js';
 import type {BackendRow} from './state/rows.js';
 
 export interface AppProps {
@@ -56,7 +57,7 @@ export function App({store, clock, attachedTo, quit}: AppProps) {
 	const {tableHeight, paneHeight} = layout(rows);
 	const selectedIndex = indexOf(rows, view.selectedKey);
 	const selected = selectedIndex === undefined ? undefined : rows[selectedIndex];
-	const scroll = Math.min(view.scroll, Math.max(0, logs.length - paneHeight));
+	const scroll = linesBelow(logs, view.logAnchor, paneHeight);
 	const table = backendTable(rows, width, {now, frame: Math.floor(now / 250)});
 
 	const leave = () => {
@@ -132,7 +133,8 @@ export function App({store, clock, attachedTo, quit}: AppProps) {
 		if (text !== '') {
 			const reading = readDuration(text, {zeroMeans: 'never'});
 			if ('expected' in reading) {
-				update({dialog: {...current, error: `It ${mustBe(reading, JSON.stringify(text))}`}});
+				// Without mustBe's "(got …)": the text is right there, and the reason needs the room.
+				update({dialog: {...current, error: `must be ${reading.expected}${reading.note ? `; ${reading.note}` : ''}`}});
 				return;
 			}
 
@@ -207,15 +209,18 @@ export function App({store, clock, attachedTo, quit}: AppProps) {
 		// What the screen shows after every key so far, drawn or not.
 		const shownRows = rowsFor(current.filter);
 		const {tableHeight: rowsShown, paneHeight: linesShown} = layout(shownRows);
-		const maxScroll = Math.max(0, filterEntries(state.logs, current.filter).length - linesShown);
+		const shownLogs = filterEntries(state.logs, current.filter);
+		const maxScroll = Math.max(0, shownLogs.length - linesShown);
 		const at = indexOf(shownRows, current.selectedKey) ?? 0;
-		const scrolled = Math.min(current.scroll, maxScroll);
+		const scrolled = linesBelow(shownLogs, current.logAnchor, linesShown);
 		const select = (index: number) => {
 			update({selectedKey: shownRows[Math.max(0, Math.min(shownRows.length - 1, index))]?.key});
 		};
 
+		/** Shows the pane `lines` up from the newest line; 0 follows new lines. */
 		const scrollTo = (lines: number) => {
-			update({scroll: Math.max(0, Math.min(maxScroll, lines))});
+			const up = Math.max(0, Math.min(maxScroll, lines));
+			update({logAnchor: up === 0 ? undefined : shownLogs[shownLogs.length - 1 - up]?.id});
 		};
 
 		const inLogs = current.focus === 'pane' && current.pane === 'logs';
@@ -252,7 +257,8 @@ export function App({store, clock, attachedTo, quit}: AppProps) {
 		} else if (input === 'l') {
 			update({pane: 'logs', focus: 'pane'});
 		} else if (input === 'f') {
-			scrollTo(scrolled > 0 ? 0 : maxScroll);
+			// Following: stay on the lines shown now; else follow again.
+			update({logAnchor: current.logAnchor === undefined ? shownLogs.at(-1)?.id : undefined});
 		} else if (input === 'G') {
 			scrollTo(0);
 		} else if (input === 'g') {
@@ -274,7 +280,7 @@ export function App({store, clock, attachedTo, quit}: AppProps) {
 	const {pane, focus, filter, dialog, help} = view;
 	const paneTitle = pane === 'detail' && selected
 		? `${selected.model}${selected.replica === undefined ? '' : ` #${selected.replica}`} · details (enter: back to logs)`
-		: `logs${scroll > 0 ? ` · scrolled ${scroll} up (f follows)` : ' · following'}${filter === '' ? '' : ` · filter “${filter}”`}`;
+		: `logs${view.logAnchor === undefined ? ' · following' : ` · scrolled ${scroll} up (f follows)`}${filter === '' ? '' : ` · filter “${filter}”`}`;
 	return (
 		<>
 			<Header state={state} now={now} width={width} attachedTo={attachedTo}/>
@@ -301,6 +307,11 @@ function durationText(ms: number): string {
 	}
 
 	return ms % 60_000 === 0 && ms > 0 ? `${ms / 60_000}m` : `${ms / 1000}${ms === 0 ? '' : 's'}`;
+}
+
+/** Lines below the log pane's bottom: they grow as lines come, so that what is shown stays put. */
+function linesBelow(logs: readonly LogEntry[], anchor: number | undefined, height: number): number {
+	return anchor === undefined ? 0 : Math.min(Math.max(0, logs.length - height), logs.length - 1 - logs.findLastIndex(entry => entry.id <= anchor));
 }
 
 /**

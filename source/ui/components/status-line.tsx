@@ -23,9 +23,10 @@ export function StatusLine({dialog, toast, trouble, width}: StatusLineProps) {
 	if (dialog?.kind === 'confirm') {
 		cells = [{text: dialog.question, bold: true}, {text: ' [y/N] ', color: 'cyan'}];
 	} else if (dialog?.kind === 'input') {
+		// With an error, the error says what it takes: the short prompt leaves it the room of an 80-column line.
 		const prompt = dialog.purpose === 'filter'
 			? 'Filter (model or text; empty shows all): '
-			: `Idle timeout of ${dialog.model ?? ''} (30m, 90s, 0 = never, empty = as configured): `;
+			: dialog.error ? 'Idle timeout: ' : `Idle timeout of ${dialog.model ?? ''} (30m, 90s, 0 = never, empty = as configured): `;
 		cells = [{text: prompt, bold: true}, {text: `${dialog.text}█`}, {text: dialog.error ? `  ${dialog.error}` : '', color: 'red'}];
 	} else if (toast) {
 		cells = [{text: toast.text, color: toastColors[toast.tone]}];

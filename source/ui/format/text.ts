@@ -36,6 +36,24 @@ function cutToWidth(text: string, width: number): string {
 	return cut;
 }
 
+/** `text` in lines of at most `width` columns, broken between words (a word too long is cut). */
+export function wrap(text: string, width: number): string[] {
+	const lines: string[] = [];
+	let line = '';
+	for (const word of text.split(' ')) {
+		const joined = line === '' ? word : `${line} ${word}`;
+		if (line !== '' && stringWidth(joined) > width) {
+			lines.push(line);
+			line = word;
+		} else {
+			line = joined;
+		}
+	}
+
+	lines.push(line);
+	return lines.map(shown => stringWidth(shown) > width ? fit(shown, width) : shown);
+}
+
 /** A count or rate in at most 5 columns: 0.4, 12, 315, 1.2k, 48k. */
 export function compact(value: number | undefined, decimals = 1): string {
 	if (value === undefined || Number.isNaN(value)) {

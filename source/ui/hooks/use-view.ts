@@ -8,15 +8,15 @@ export interface View {
 	pane: 'logs' | 'detail';
 	/** Which part the arrows move: the table's selection, or the log pane's scroll. */
 	focus: 'table' | 'pane';
-	/** Log lines scrolled up from the newest; 0 follows new lines. */
-	scroll: number;
+	/** The log pane follows new lines (undefined), or keeps the line with this id at its bottom. */
+	logAnchor: number | undefined;
 	filter: string;
 	dialog: Dialog | undefined;
 	help: boolean;
 	quitting: boolean;
 }
 
-const initial: View = {selectedKey: undefined, pane: 'logs', focus: 'table', scroll: 0, filter: '', dialog: undefined, help: false, quitting: false};
+const initial: View = {selectedKey: undefined, pane: 'logs', focus: 'table', logAnchor: undefined, filter: '', dialog: undefined, help: false, quitting: false};
 
 /**
  * The view, and how to change it. Keys can arrive faster than React redraws (a held key, tmux
