@@ -28,8 +28,15 @@ export async function runConsoleMode(config: Config, origin: ConfigOrigin | unde
 		return stopping;
 	};
 
+	const consoleEnd = new AbortController();
 	const onSignal = (signal: NodeJS.Signals) => {
-		// The console is not there to ask: stop everything, give the terminal back, leave.
+		if (consoleEnd.signal.aborted) {
+			// A second signal: leave now; the reaper stops what is left.
+			process.exit(130);
+		}
+
+		// The console is not there to ask: give the terminal back, stop everything, leave.
+		consoleEnd.abort();
 		void stop(`switchboard received ${signal}`).finally(() => {
 			process.exit(signal === 'SIGINT' ? 130 : 0);
 		});
@@ -41,17 +48,22 @@ export async function runConsoleMode(config: Config, origin: ConfigOrigin | unde
 
 	process.on('uncaughtException', error => {
 		run.logger.fatal({err: error}, 'switchboard crashed');
-		// After the console's own exit handler has given the terminal back; the reaper stops the backends.
-		process.once('exit', () => {
-			writeSync(2, `switchboard crashed: ${error.stack ?? error.message}\nIts log: ${logFile}\n`);
-		});
+		consoleEnd.abort();
+		// On the shell's screen, given back; the reaper stops the backends.
+		writeSync(2, `switchboard crashed: ${error.stack ?? error.message}\nIts log: ${logFile}\n`);
 		process.exit(1);
 	});
 
 	await runConsole(localLink(run.switchboard), {
 		quit: async () => stop('quit from the console'),
 		localGpus: true,
+		signal: consoleEnd.signal,
 	});
+	if (consoleEnd.signal.aborted) {
+		// A signal or a crash ended it: that path stops everything and exits.
+		return;
+	}
+
 	await stop('quit from the console');
 	process.stdout.write(`switchboard stopped. Its log: ${logFile}\n`);
 	process.exit(0);

@@ -15,6 +15,8 @@ export interface ConsoleOptions {
 	/** Show this machine's GPUs (nvidia-smi, when on PATH): the switchboard runs here. */
 	localGpus: boolean;
 	clock?: Clock;
+	/** Ends the console at once, the terminal given back (a signal, a crash): switchboard goes on without it. */
+	signal?: AbortSignal;
 }
 
 /** Into the alternate screen (the shell's screen comes back untouched on the way out), cursor home. */
@@ -46,7 +48,6 @@ export async function runConsole(link: ConsoleLink, options: ConsoleOptions): Pr
 	};
 
 	process.stdout.write(enterScreen);
-	process.once('exit', restore);
 	store.start();
 	const instance = render(
 		<ColorContext.Provider value={colorWanted(process.env) && process.stdout.hasColors?.() !== false}>
@@ -54,6 +55,14 @@ export async function runConsole(link: ConsoleLink, options: ConsoleOptions): Pr
 		</ColorContext.Provider>,
 		{exitOnCtrlC: false, patchConsole: true, maxFps: 10},
 	);
+	// Ink draws a last frame as it unmounts, from an exit handler that runs after this one: an exit
+	// nobody announced leaves that frame on the shell's screen. Signals and crashes come through
+	// `signal`, which unmounts first.
+	process.once('exit', restore);
+	options.signal?.addEventListener('abort', () => {
+		instance.unmount();
+		restore();
+	}, {once: true});
 	try {
 		await instance.waitUntilExit();
 	} finally {
