@@ -78,7 +78,7 @@ ${simModel('gamma', 'group = "gpu0"')}
 		session.keys('t');
 		await session.line(/Idle timeout of alpha/);
 		session.keys('BSpace', 'BSpace', 'BSpace', 'BSpace', 'BSpace', 'soon', 'Enter');
-		await session.line(/Idle timeout of alpha.*must be a duration/);
+		await session.line(/Idle timeout: soon.*must be a duration/);
 		assert.equal((await modelState(url, 'alpha')).idle_timeout, 600, 'nothing sent for an invalid value');
 		for (let index = 0; index < 4; index++) {
 			session.keys('BSpace');
