@@ -14,15 +14,18 @@ export interface HeaderProps {
 /** switchboard's address, version, uptime and totals, on one line. */
 export function Header({state, now, width, attachedTo}: HeaderProps) {
 	const {about} = state;
+	// Narrow terminals get the short words, so that errors and auth still fit in 80 columns.
+	const narrow = width < 110;
+	const address = about?.url ?? attachedTo ?? '…';
 	const cells: Cell[] = [
 		{text: 'switchboard', bold: true},
-		{text: about ? ` ${about.version}` : '', dim: true},
-		{text: `  ${about?.url ?? attachedTo ?? '…'}`},
+		{text: about && !narrow ? ` ${about.version}` : '', dim: true},
+		{text: `  ${narrow ? address.replace(/^https?:\/\//, '') : address}`},
 		{text: attachedTo ? ' (attached)' : '', color: 'cyan'},
 		{text: about ? `  up ${span(now - about.started_at * 1000)}` : '', dim: true},
-		{text: `  models ${state.modelsReady}/${state.modelsTotal} ready`},
+		{text: narrow ? `  ${state.modelsReady}/${state.modelsTotal} ready` : `  models ${state.modelsReady}/${state.modelsTotal} ready`},
 		{text: `  ${compact(state.requestsPerSecond)} req/s`},
-		{text: `  errors ${state.errors}`, color: state.errors > 0 ? 'red' : undefined},
+		{text: `  ${narrow ? 'err' : 'errors'} ${state.errors}`, color: state.errors > 0 ? 'red' : undefined},
 		{text: about ? `  auth ${about.auth ? 'on' : 'off'}` : '', dim: true},
 	];
 	return <Line cells={fitCells(cells, width)}/>;
