@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import {execFile} from 'node:child_process';
 import {mkdtempSync, writeFileSync} from 'node:fs';
-import {createServer} from 'node:http';
-import type {AddressInfo} from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, it} from 'node:test';
@@ -12,6 +10,7 @@ import type {FleetEvent} from '../../source/fleet/events.js';
 import type {ConsoleLink} from '../../source/ui/link/link.js';
 import {remoteLink} from '../../source/ui/link/remote.js';
 import {cliPath, SwitchboardProcess, until} from '../helpers/switchboard-process.js';
+import {unusedPort} from '../helpers/ports.js';
 
 const running: SwitchboardProcess[] = [];
 const links: ConsoleLink[] = [];
@@ -65,14 +64,6 @@ async function attachCommand(...argv: string[]): Promise<{code: number | null; s
 	});
 }
 
-async function closedPort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-	const {port} = server.address() as AddressInfo;
-	await new Promise(resolve => server.close(resolve));
-	return port;
-}
-
 describe('switchboard attach, against the real binary', () => {
 	it('reads /status and follows the events of a switchboard with keys; refuses a wrong key in words', async () => {
 		const switchboard = await start(['--config', configFile(), '--admin-key', 'sk-admin', '--api-key', 'sk-team']);
@@ -114,7 +105,7 @@ describe('switchboard attach, against the real binary', () => {
 	});
 
 	it('says when nothing answers at the address', async () => {
-		const url = `http://127.0.0.1:${await closedPort()}`;
+		const url = `http://127.0.0.1:${await unusedPort()}`;
 		assert.equal(await attachRefusal([url]), `cannot reach ${url}: connection refused. Is switchboard running there, and listening on that interface (--host)?`);
 		const command = await attachCommand(url.slice('http://'.length));
 		assert.equal(command.code, 2);

@@ -6,24 +6,16 @@
 import assert from 'node:assert/strict';
 import {execFile} from 'node:child_process';
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
-import {createServer} from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {after, it} from 'node:test';
 import {promisify} from 'node:util';
 import {describeWithSlurm} from '../helpers/slurm-cluster.js';
 import {until} from '../helpers/switchboard-process.js';
+import {unusedPort} from '../helpers/ports.js';
 
 const run = promisify(execFile);
 const output = async (command: string, ...args: string[]) => (await run(command, args)).stdout.trim();
-
-async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-	const {port} = server.address() as {port: number};
-	await new Promise(resolve => server.close(resolve));
-	return port;
-}
 
 /** The body of a GET, or undefined when nothing answers. */
 async function get(url: string): Promise<string | undefined> {
@@ -79,7 +71,7 @@ http.createServer((request, response) => response.end(text)).listen(Number(port)
 	}
 
 	it('runs a job on the GPU, keeps a second GPU job pending for Resources, lists both by name, and cancels them', async t => {
-		const port = await freePort();
+		const port = await unusedPort();
 		const submitted = performance.now();
 		const holder = await sbatch('gpu-a', `exec ${serve(port, 'from the job')}`, '--gres=gpu:1');
 		await waitFor(holder, 'the first job to run', async () => (await state(holder)).startsWith('RUNNING'));
@@ -117,7 +109,7 @@ http.createServer((request, response) => response.end(text)).listen(Number(port)
 				return;
 			}
 
-			const [jobPort, tunnelPort] = [await freePort(), await freePort()];
+			const [jobPort, tunnelPort] = [await unusedPort(), await unusedPort()];
 			const portFlag = sshPort === undefined ? '' : `-p ${sshPort}`;
 			const submitted = performance.now();
 			const id = await sbatch(`tunnel-${sshPort ?? 22}`, `${serve(jobPort, 'through the tunnel')} &

@@ -3,6 +3,7 @@
 // First: before ink loads chalk.
 import './force-color.js';
 import {stripVTControlCharacters} from 'node:util';
+import {afterEach} from 'node:test';
 import {render} from 'ink-testing-library';
 import {App} from '../../source/ui/app.js';
 import {ConsoleStore} from '../../source/ui/state/console-store.js';
@@ -126,4 +127,22 @@ export async function renderConsole(options: RenderOptions = {}) {
 	// The first reads have answered: their frame draws.
 	await clock.advance(frameMs);
 	return screen;
+}
+
+export type ConsoleScreen = Awaited<ReturnType<typeof renderConsole>>;
+
+/**
+ * renderConsole for the tests of one file: each test's console is closed after it. `defaults` are
+ * the file's usual options, which a test's own override.
+ */
+export function consoleScreens(defaults: () => RenderOptions = () => ({})): (options?: RenderOptions) => Promise<ConsoleScreen> {
+	let screen: ConsoleScreen | undefined;
+	afterEach(() => {
+		screen?.close();
+		screen = undefined;
+	});
+	return async (options = {}) => {
+		screen = await renderConsole({...defaults(), ...options});
+		return screen;
+	};
 }

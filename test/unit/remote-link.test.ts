@@ -8,6 +8,7 @@ import {LinkError, remoteLink, type RemoteLinkOptions} from '../../source/ui/lin
 import {SseParser, type SseMessage} from '../../source/ui/link/sse.js';
 import {FakeClock} from '../helpers/fake-clock.js';
 import {until} from '../helpers/switchboard-process.js';
+import {unusedPort} from '../helpers/ports.js';
 
 describe('SseParser', () => {
 	const stream = ': keep-alive\n\nid: 1\nevent: log\ndata: {"line":"café 🚀"}\n\n'
@@ -85,14 +86,6 @@ class EventServer {
 	}
 }
 
-async function closedPort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-	const {port} = server.address() as AddressInfo;
-	await new Promise(resolve => server.close(resolve));
-	return port;
-}
-
 describe('remoteLink', () => {
 	const server = new EventServer();
 	const links: ConsoleLink[] = [];
@@ -165,7 +158,7 @@ describe('remoteLink', () => {
 	});
 
 	it('rejects a call nothing answers with the address and why', async () => {
-		const url = `http://127.0.0.1:${await closedPort()}`;
+		const url = `http://127.0.0.1:${await unusedPort()}`;
 		await assert.rejects(openLink({url}).request('GET', '/status'), (error: Error) => error instanceof LinkError && error.message === `cannot reach ${url}: connection refused`);
 	});
 });

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import {spawn} from 'node:child_process';
-import {connect, createServer as createNetServer} from 'node:net';
+import {connect} from 'node:net';
 import {after, before, describe, test} from 'node:test';
 import {fileURLToPath} from 'node:url';
 import {startSim, type SimOptions, type SimServer} from '../../source/sim/server.js';
+import {unusedPort} from '../helpers/ports.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -422,18 +423,6 @@ test('sim: exit-after crashes the engine once the Nth answer is delivered', asyn
 
 // --- the CLI, in a child process -------------------------------------------------------------
 
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = createNetServer();
-		server.once('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const address = server.address();
-			const port = typeof address === 'object' && address !== null ? address.port : 0;
-			server.close(() => resolve(port));
-		});
-	});
-}
-
 function connectionRefused(port: number): Promise<boolean> {
 	return new Promise((resolve) => {
 		const socket = connect(port, '127.0.0.1');
@@ -460,7 +449,7 @@ function spawnSim(flags: string[]) {
 }
 
 test('sim cli: refuses connections while loading, serves after "Application startup complete."', async () => {
-	const port = await freePort();
+	const port = await unusedPort();
 	const sim = spawnSim(['--port', String(port), '--startup-delay', '0.5', '--served-model-name', 'cli-model']);
 	try {
 		await eventually(async () => sim.stdout().includes('Starting to load model'), 'the loading line', 20_000);
@@ -483,7 +472,7 @@ test('sim cli: refuses connections while loading, serves after "Application star
 });
 
 test('sim cli: --fail-on-startup exits 1 without ever listening', async () => {
-	const sim = spawnSim(['--port', String(await freePort()), '--fail-on-startup']);
+	const sim = spawnSim(['--port', String(await unusedPort()), '--fail-on-startup']);
 	assert.equal(await sim.exited, 1);
 	assert.match(sim.stdout(), / ERROR .*EngineCore failed to start\./);
 	assert.match(sim.stderr(), /^RuntimeError: Engine core initialization failed/m);

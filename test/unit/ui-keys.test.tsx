@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
-import {afterEach, describe, it} from 'node:test';
+import {describe, it} from 'node:test';
 import {models, sampleFleet} from '../helpers/console-link.js';
-import {keys, renderConsole} from '../helpers/render-console.js';
+import {consoleScreens, keys, type ConsoleScreen} from '../helpers/render-console.js';
 
-type Screen = Awaited<ReturnType<typeof renderConsole>>;
-
-let ui: Screen | undefined;
-afterEach(() => {
-	ui?.close();
-	ui = undefined;
-});
+type Screen = ConsoleScreen;
 
 /** The sample fleet, and a stopped model of a group; qwen3-8b, the first, is selected. */
-async function open(options: Parameters<typeof renderConsole>[0] = {}): Promise<Screen> {
-	ui = await renderConsole({models: now => [...sampleFleet(now), models.stopped('qwen3-32b', {group: 'gpu0'})], ...options});
-	return ui;
-}
+const open = consoleScreens(() => ({models: now => [...sampleFleet(now), models.stopped('qwen3-32b', {group: 'gpu0'})]}));
 
 describe('s: start', () => {
 	it('starts a model of no group, and says when it is ready', async () => {

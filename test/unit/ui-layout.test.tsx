@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
 import {stripVTControlCharacters} from 'node:util';
-import {afterEach, describe, it} from 'node:test';
+import {describe, it} from 'node:test';
 import stringWidth from 'string-width';
 import {models, sampleFleet, type FakeModel} from '../helpers/console-link.js';
-import {keys, renderConsole} from '../helpers/render-console.js';
+import {consoleScreens, keys, type ConsoleScreen} from '../helpers/render-console.js';
 
-type Screen = Awaited<ReturnType<typeof renderConsole>>;
+type Screen = ConsoleScreen;
 
-let ui: Screen | undefined;
-afterEach(() => {
-	ui?.close();
-	ui = undefined;
-});
-
-async function open(options: Parameters<typeof renderConsole>[0]): Promise<Screen> {
-	ui = await renderConsole(options);
-	return ui;
-}
+const open = consoleScreens();
 
 /** Every line as written (colours left out, spaces kept) is at most `columns` wide; there are `rows` lines, the keys on the last. */
 function assertFits(screen: Screen, columns: number, rows: number, what: string): void {

@@ -2,16 +2,15 @@
 import '../helpers/force-color.js';
 import assert from 'node:assert/strict';
 import {stripVTControlCharacters} from 'node:util';
-import {afterEach, describe, it} from 'node:test';
+import {describe, it} from 'node:test';
 import {render} from 'ink-testing-library';
 import {LogPane} from '../../source/ui/components/log-pane.js';
 import {keyMap} from '../../source/ui/keys.js';
 import {ownEntry} from '../../source/ui/state/log-entries.js';
 import {ColorContext} from '../../source/ui/theme.js';
 import {models, sampleFleet} from '../helpers/console-link.js';
-import {keys, renderConsole} from '../helpers/render-console.js';
+import {consoleScreens, keys, type ConsoleScreen} from '../helpers/render-console.js';
 
-type Screen = Awaited<ReturnType<typeof renderConsole>>;
 
 const spinner = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
 /** A foreground colour (30–37, 90–97) or dim (2): what ColorContext switches off. */
@@ -25,16 +24,7 @@ const ownLog = [
 	'12:00:04.000 DEBUG [probe] scraped 3 backends',
 ];
 
-let ui: Screen | undefined;
-afterEach(() => {
-	ui?.close();
-	ui = undefined;
-});
-
-async function open(options: Parameters<typeof renderConsole>[0] = {}): Promise<Screen> {
-	ui = await renderConsole({models: sampleFleet, ownLog, ...options});
-	return ui;
-}
+const open = consoleScreens(() => ({models: sampleFleet, ownLog}));
 
 const escaped = (text: string) => text.replaceAll(/[.*+?^${}()|[\]\\]/g, String.raw`\$&`);
 

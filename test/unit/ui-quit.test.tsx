@@ -1,20 +1,10 @@
 import assert from 'node:assert/strict';
-import {afterEach, describe, it} from 'node:test';
+import {describe, it} from 'node:test';
 import {models, sampleFleet} from '../helpers/console-link.js';
-import {renderConsole} from '../helpers/render-console.js';
+import {consoleScreens, type ConsoleScreen} from '../helpers/render-console.js';
 
-type Screen = Awaited<ReturnType<typeof renderConsole>>;
 
-let ui: Screen | undefined;
-afterEach(() => {
-	ui?.close();
-	ui = undefined;
-});
-
-async function open(options: Parameters<typeof renderConsole>[0]): Promise<Screen> {
-	ui = await renderConsole(options);
-	return ui;
-}
+const open = consoleScreens();
 
 describe('q: quit', () => {
 	it('asks before stopping what runs, naming the SLURM jobs; quits only after y', async () => {
