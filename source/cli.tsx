@@ -6,7 +6,7 @@ import {runFlagDefaults} from './config/flags.js';
 import {configFromCli} from './config/from-cli.js';
 import {ConfigError} from './config/errors.js';
 import {consoleWanted, runConsoleMode} from './console.js';
-import {runConsole} from './ui/run-console.js';
+import {loadConsole} from './ui/load-console.js';
 import {runDemo} from './demo.js';
 import {runHeadless} from './headless.js';
 import {warnUnboundHosts} from './launchers/command.js';
@@ -111,6 +111,7 @@ async function main(): Promise<void> {
 				return;
 			}
 
+			const {runConsole} = await loadConsole();
 			await runConsole(link, {
 				quit: async () => undefined,
 				attachedTo: url.origin,

@@ -3,7 +3,7 @@ import type {ConfigOrigin} from './config/from-cli.js';
 import type {Config} from './config/types.js';
 import {startRun, type Run} from './run.js';
 import {localLink} from './ui/link/local.js';
-import {runConsole} from './ui/run-console.js';
+import {loadConsole} from './ui/load-console.js';
 
 /** The console, unless --no-ui or not on a terminal (a pipe, a service): then headless. */
 export function consoleWanted(ui: boolean): boolean {
@@ -16,6 +16,8 @@ export function consoleWanted(ui: boolean): boolean {
  * or a signal, stops every backend, gives the terminal back, and says where the log is.
  */
 export async function runConsoleMode(config: Config, origin: ConfigOrigin | undefined, started?: (run: Run) => (() => void) | void): Promise<void> {
+	// Before anything starts a backend: loading it changes the environment for a moment.
+	const {runConsole} = await loadConsole();
 	const run = await startRun(config, origin, {logToFile: true});
 	const {logFile} = run;
 	const beforeStop = started?.(run);

@@ -1,7 +1,8 @@
 /**
  * Every process the bench starts, and the guarantee that each one ends: stopAll() on every path;
  * should the bench itself be killed, a reaper (switchboard's own) ends the backends and binaries
- * it started, and hosts end themselves when their IPC channel closes.
+ * it started (a console's tmux server ends with its session), and hosts end themselves when their
+ * IPC channel closes.
  */
 import {spawn, type ChildProcess, type StdioOptions} from 'node:child_process';
 import {closeSync, mkdirSync, openSync, readFileSync} from 'node:fs';
@@ -11,6 +12,7 @@ import {fileURLToPath} from 'node:url';
 import {Reaper} from '../../dist/launchers/reaper.js';
 import type {HostReady} from './host.js';
 import type {MetricsServersReady, ScrapeCounts} from './metrics-servers.js';
+import {TmuxSession, type TerminalSize} from './tmux.js';
 
 const cliPath = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const hostPath = fileURLToPath(new URL('host.ts', import.meta.url));
@@ -33,11 +35,19 @@ export interface MetricsServers extends Service {
 	scrapes(): Promise<number[]>;
 }
 
+/** switchboard with its console on a terminal: what the terminal shows, and a record of what the console writes to it. */
+export interface ConsoleService extends Service {
+	screen(): Promise<string>;
+	/** Appends everything the console writes to its terminal from now on to `file`. */
+	record(file: string): Promise<void>;
+}
+
 /** Where test/bench/host.ts burns 8 ms every 100 ms: nowhere, on its main thread, or in another process. */
 export type HostBusy = 'none' | 'main' | 'elsewhere';
 
 export class Processes {
 	readonly #running = new Set<Child>();
+	readonly #sessions = new Set<TmuxSession>();
 	readonly #reaper = new Reaper(stopGraceMs, reason => {
 		process.stderr.write(`bench: the reaper ended early (${reason}); children may outlive an interrupted run\n`);
 	});
@@ -73,6 +83,40 @@ export class Processes {
 		const child = this.#spawnReaped(name, [...this.switchboardNodeFlags, cliPath, '--no-ui', '--config', configPath]);
 		const match = await child.waitFor(() => /"url":"(http:\/\/[^"]+)"/.exec(child.log()));
 		return child.service(match[1]!);
+	}
+
+	/**
+	 * The switchboard binary as users run it on a terminal, with its console, in front of
+	 * `switchboard sim <simFlags>`: in a tmux session of `size` on a tmux server of its own.
+	 * Its log and its backend's go to files in the work dir, as the console keeps them off the screen.
+	 */
+	async switchboardOnTerminal(name: string, simFlags: readonly string[], size: TerminalSize): Promise<ConsoleService> {
+		const logDir = this.#backendLogDir(name);
+		const session = await TmuxSession.start(`switchboard-bench-${process.pid}-${name}`, size, [
+			process.execPath, ...this.switchboardNodeFlags,
+			cliPath, '--port', '0', '--idle-timeout', '0', '--max-queue', '2000', '--log-dir', logDir,
+			'--', process.execPath, cliPath, 'sim', ...simFlags,
+		]);
+		this.#sessions.add(session);
+		this.#reaper.watch(session.pid);
+		const stop = async () => this.#stopSession(session);
+		// The header names the address once the proxy listens.
+		const deadline = Date.now() + startTimeoutMs;
+		for (;;) {
+			const screen = await session.screen();
+			const match = /^switchboard \S+ +(http:\/\/127\.0\.0\.1:\d+)/m.exec(screen);
+			if (match) {
+				return {name, url: match[1]!, pid: session.pid, stop, screen: async () => session.screen(), record: async file => session.record(file)};
+			}
+
+			if (!alive(session.pid) || Date.now() > deadline) {
+				await stop();
+				throw new Error(`${name}'s console ${alive(session.pid) ? `showed no address within ${startTimeoutMs / 1000} s` : 'exited before it showed an address'}; `
+					+ `its screen:\n${screen}\nits log: ${path.join(logDir, 'switchboard.log')}`);
+			}
+
+			await sleep(100);
+		}
 	}
 
 	/**
@@ -124,8 +168,36 @@ export class Processes {
 	}
 
 	async stopAll(): Promise<void> {
-		await Promise.all([...this.#running].map(async child => child.stop()));
+		await Promise.all([...[...this.#running].map(async child => child.stop()), ...[...this.#sessions].map(async session => this.#stopSession(session))]);
 		this.#reaper.dismiss();
+	}
+
+	/** SIGTERM to the program in the pane, SIGKILL to its group after the grace period; then the tmux server goes. */
+	async #stopSession(session: TmuxSession): Promise<void> {
+		if (!this.#sessions.delete(session)) {
+			return;
+		}
+
+		const {pid} = session;
+		if (alive(pid)) {
+			process.kill(pid, 'SIGTERM');
+		}
+
+		const deadline = Date.now() + stopGraceMs;
+		while (alive(pid) && Date.now() < deadline) {
+			await sleep(50);
+		}
+
+		if (alive(pid)) {
+			try {
+				process.kill(-pid, 'SIGKILL');
+			} catch {
+				// It ended meanwhile.
+			}
+		}
+
+		await session.kill();
+		this.#reaper.forget(pid);
 	}
 
 	#backendLogDir(name: string): string {
@@ -222,6 +294,16 @@ class Child {
 
 	#logTail(): string {
 		return this.log().split('\n').slice(-15).join('\n');
+	}
+}
+
+/** Whether `pid` still runs (not ours to wait for: the pane's process is tmux's child). */
+function alive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch {
+		return false;
 	}
 }
 

@@ -7,19 +7,29 @@
  *
  * Parts: `proxy` (one backend: latency, throughput, CPU, streams, memory, a busy main thread),
  * `replicas` (four backends as one static model behind least-load, against the client spreading
- * the load itself; test/bench/replicas.ts) and `scrape` (the CPU of scraping 50 idle backends'
- * /metrics every 2 s; test/bench/scrape.ts). A default run has them all.
+ * the load itself; test/bench/replicas.ts), `scrape` (the CPU of scraping 50 idle backends'
+ * /metrics every 2 s; test/bench/scrape.ts), `console-frame` (CPU per frame of the console with
+ * 20 backends and a 15-line log pane, mean and p95, next to the design's budget of 5 ms: the real
+ * App rendered by Ink in this process into a terminal that discards it, a frame at a time with new
+ * figures and log lines, in the log view at 160×40, the detail view, and at 80×24; then its
+ * redraws per second and CPU at its own pace; test/bench/console-frame.ts) and `console-latency`
+ * (the binary with its console on a real terminal, a tmux session of its own, against the same
+ * with --no-ui and the backend directly: latency p50/p90/p99 at one connection and throughput at
+ * 64 while the console redraws; the bar is < 10% over --no-ui; test/bench/console-latency.ts,
+ * needs tmux). A default run has them all.
  *
  * Prints a markdown table on stdout (progress on stderr) and writes test/bench/results.json.
  * Times never fail the run; broken measurements (errors, non-2xx answers) do.
  *
  * Env: BENCH_SECONDS (default 10): length of each load measurement; the scrape part measures
- *      twice as long, since it counts a few ticks of CPU time.
+ *      twice as long, since it counts a few ticks of CPU time; console-frame's steady run lasts
+ *      as long (its frames are counted, not timed).
  *      BENCH_ONLY=<part,…>: run only these parts, e.g. BENCH_ONLY=replicas,scrape.
  *      BENCH_SCRAPE_METRICS=<file>: the /metrics text the scraped backends answer (e.g. saved
  *      from a real vLLM) instead of the simulator's.
  *      BENCH_CPU_PROF=<dir>: run every switchboard process under `node --cpu-prof`, profiles
- *      into <dir> (one for the main thread, one for the data-plane worker).
+ *      into <dir> (one for the main thread, one for the data-plane worker); console-frame renders
+ *      in the bench's own process: `node --cpu-prof --import tsx test/bench/proxy.ts` profiles it.
  */
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
@@ -33,6 +43,8 @@ import {measureReplicas} from './replicas.js';
 import {buildRows, markdownTable, type Measurements, type ProxyMeasurements} from './report.js';
 import {modelName} from './requests.js';
 import {measureScrapeCost} from './scrape.js';
+import {measureConsoleFrames} from './console-frame.js';
+import {measureConsoleLatency} from './console-latency.js';
 import {summarize, type Summary} from './stats.js';
 import {timeToFirstChunk, withOpenStreams} from './streams.js';
 
@@ -42,7 +54,7 @@ const warmupSeconds = Math.min(5, seconds);
 const timing: Timing = {seconds, warmupSeconds};
 /** CPU time comes in 10 ms ticks: a longer span than a load's, for a figure near 1% of a core. */
 const scrapeSeconds = 2 * seconds;
-const parts = ['proxy', 'replicas', 'scrape'] as const;
+const parts = ['proxy', 'replicas', 'scrape', 'console-frame', 'console-latency'] as const;
 type Part = typeof parts[number];
 const selected = selectedParts();
 /** Sequential streaming requests per side: a few hundred at the default length. */
@@ -104,6 +116,14 @@ async function measureAll(processes: Processes, workDir: string): Promise<Measur
 
 	if (selected.has('scrape')) {
 		measurements.scrape = await measureScrapeCost(processes, workDir, instantBackend, scrapeSeconds, process.env['BENCH_SCRAPE_METRICS'] || undefined);
+	}
+
+	if (selected.has('console-frame')) {
+		measurements.consoleFrame = await measureConsoleFrames(seconds);
+	}
+
+	if (selected.has('console-latency')) {
+		measurements.consoleLatency = await measureConsoleLatency(processes, workDir, instantBackend, timing);
 	}
 
 	return measurements;
@@ -181,7 +201,9 @@ function stopConditions(): {promise: Promise<never>; dispose(): void} {
 	// Generous: a run over budget is stuck, not slow.
 	const budgetSeconds = (selected.has('proxy') ? 6 * (seconds + warmupSeconds) + 180 : 0)
 		+ (selected.has('replicas') ? 3 * (seconds + warmupSeconds) + 60 : 0)
-		+ (selected.has('scrape') ? scrapeSeconds + 60 : 0);
+		+ (selected.has('scrape') ? scrapeSeconds + 60 : 0)
+		+ (selected.has('console-frame') ? seconds + 120 : 0)
+		+ (selected.has('console-latency') ? 6 * (seconds + warmupSeconds) + 120 : 0);
 	let reject: (error: Error) => void = () => undefined;
 	const promise = new Promise<never>((_resolve, reject_) => {
 		reject = reject_;

@@ -6,6 +6,8 @@ export interface Measurements {
 	proxy?: ProxyMeasurements;
 	replicas?: ReplicaMeasurements;
 	scrape?: ScrapeMeasurements;
+	consoleFrame?: ConsoleFrameMeasurements;
+	consoleLatency?: ConsoleLatencyMeasurements;
 }
 
 /** One backend, directly and through switchboard. */
@@ -58,15 +60,68 @@ export interface ScrapeMeasurements {
 	idlePercent: number;
 }
 
-type Unit = 'ms' | 'req/s' | 'MB' | '%';
+/** The console's frames, rendered by Ink into a terminal that discards them, over a fleet of ready replicas. */
+export interface ConsoleFrameMeasurements {
+	replicas: number;
+	logPaneLines: number;
+	/** New log lines in each measured frame (new figures come with each one too). */
+	linesPerFrame: number;
+	budgetMs: number;
+	views: ConsoleView[];
+	steady: SteadyConsole;
+}
+
+/** One view of the console, a frame at a time. */
+export interface ConsoleView {
+	name: string;
+	columns: number;
+	rows: number;
+	frames: number;
+	/** Ink renders per frame: more than 1 when a timer of the App's redraws within the frame. */
+	rendersPerFrame: number;
+	bytesPerFrame: number;
+	/** CPU of the whole process per frame, ms: the store's read, React, Ink's layout and output. */
+	cpuMs: Summary;
+	/** Ink's own render of the laid-out tree to text (wall time, by its onRender metrics), ms. */
+	inkRenderMs: Summary;
+}
+
+/** The console as switchboard runs it, on the system clock, under a steady stream of log lines. */
+export interface SteadyConsole {
+	seconds: number;
+	logLinesPerSecond: number;
+	/** Ink's renders. */
+	renders: number;
+	rendersPerSecond: number;
+	/** The store's frames: each one renders the App in React, whether Ink draws it or not. */
+	storeFramesPerSecond: number;
+	/** CPU of the process as a percentage of one core. */
+	cpuPercent: number;
+}
+
+/** The binary with its console on a terminal (tmux) and with --no-ui, against the backend directly. */
+export interface ConsoleLatencyMeasurements {
+	terminal: {columns: number; rows: number};
+	connections: number;
+	/** One connection, pooled over alternating runs, ms. */
+	latency: {direct: Summary; noUi: Summary; ui: Summary};
+	/** Requests per second at `connections`. */
+	throughput: {direct: number; noUi: number; ui: number};
+	/** switchboard's process (every thread) per request at `connections`. */
+	cpuMsPerRequest: {noUi: number; ui: number};
+	/** Frames the console wrote to the terminal during the one-connection runs. */
+	framesPerSecond: number;
+}
+
+type Unit = 'ms' | 'req/s' | 'MB' | '%' | '/s';
 
 export interface Row {
 	metric: string;
 	unit: Unit;
 	direct: number | null;
 	switchboard: number;
-	/** switchboard − direct ("added") or a ratio; `versus` names what a ratio divides by. */
-	comparison: {kind: 'added' | 'ratio'; value: number; versus: string} | null;
+	/** switchboard − direct ("added"), a ratio, or the change in percent; `versus` names what a ratio divides by. */
+	comparison: {kind: 'added' | 'ratio' | 'percent'; value: number; versus: string} | null;
 	target: string | null;
 	met: boolean | null;
 }
@@ -76,6 +131,8 @@ export function buildRows(m: Measurements): Row[] {
 		...(m.proxy ? proxyRows(m.proxy) : []),
 		...(m.replicas ? replicaRows(m.replicas) : []),
 		...(m.scrape ? scrapeRows(m.scrape) : []),
+		...(m.consoleFrame ? consoleFrameRows(m.consoleFrame) : []),
+		...(m.consoleLatency ? consoleLatencyRows(m.consoleLatency) : []),
 	];
 }
 
@@ -150,6 +207,70 @@ function scrapeRows(m: ScrapeMeasurements): Row[] {
 	];
 }
 
+function consoleFrameRows(m: ConsoleFrameMeasurements): Row[] {
+	const budget = (metric: string, value: number): Row => ({
+		...row(metric, 'ms', null, value),
+		target: `≤ ${m.budgetMs} ms`,
+		met: value <= m.budgetMs,
+	});
+	const what = `${m.replicas} backends, new figures and ${m.linesPerFrame} log lines each frame`;
+	return [
+		...m.views.flatMap(view => {
+			const where = `console CPU per frame, ${view.name}, ${view.columns}×${view.rows}, ${what}`;
+			return [budget(`${where}, mean`, view.cpuMs.mean), budget(`${where}, p95`, view.cpuMs.p95)];
+		}),
+		{
+			...row(`console redraws per second, ${m.steady.logLinesPerSecond} log lines/s and a read a second (store frameMs 100, Ink maxFps 10)`, '/s', null, m.steady.rendersPerSecond),
+			target: '≤ ~10/s',
+			met: m.steady.rendersPerSecond <= 10.5,
+		},
+		row(`console CPU of one core at that pace, ${m.replicas} backends`, '%', null, m.steady.cpuPercent),
+	];
+}
+
+function consoleLatencyRows(m: ConsoleLatencyMeasurements): Row[] {
+	const on = `console on (tmux ${m.terminal.columns}×${m.terminal.rows}, redrawing)`;
+	const percentiles = [['p50', 'median'], ['p90', 'p90'], ['p99', 'p99']] as const;
+	return [
+		...percentiles.flatMap(([label, key]) => [
+			added(`latency ${label}, 1 connection, --no-ui`, m.latency.direct[key], m.latency.noUi[key]),
+			added(`latency ${label}, 1 connection, ${on}`, m.latency.direct[key], m.latency.ui[key]),
+			againstHeadless(`latency ${label}, 1 connection, console on against --no-ui (direct: --no-ui; the latency switchboard adds: ${percentChange(m.latency.noUi[key] - m.latency.direct[key], m.latency.ui[key] - m.latency.direct[key])})`, 'ms', m.latency.noUi[key], m.latency.ui[key], '< +10%', change => change < 10),
+		]),
+		{
+			...row(`requests/s, ${m.connections} connections, --no-ui`, 'req/s', m.throughput.direct, m.throughput.noUi),
+			comparison: {kind: 'ratio', value: m.throughput.noUi / m.throughput.direct, versus: 'direct'},
+		},
+		{
+			...row(`requests/s, ${m.connections} connections, ${on}`, 'req/s', m.throughput.direct, m.throughput.ui),
+			comparison: {kind: 'ratio', value: m.throughput.ui / m.throughput.direct, versus: 'direct'},
+		},
+		againstHeadless(`requests/s, ${m.connections} connections, console on against --no-ui (direct: --no-ui)`, 'req/s', m.throughput.noUi, m.throughput.ui, '> −10%', change => change > -10),
+		againstHeadless(`CPU per request, ${m.connections} connections, console on against --no-ui (direct: --no-ui)`, 'ms', m.cpuMsPerRequest.noUi, m.cpuMsPerRequest.ui),
+		{
+			...row(`console frames written to the terminal per second during the 1-connection runs`, '/s', null, m.framesPerSecond),
+			target: '≤ ~10/s',
+			met: m.framesPerSecond <= 10.5,
+		},
+	];
+}
+
+function percentChange(from: number, to: number): string {
+	const change = ((to / from) - 1) * 100;
+	return `${change >= 0 ? '+' : '−'}${Math.abs(change).toFixed(0)}%`;
+}
+
+/** The console's figure against --no-ui's (in the direct column), as a change in percent. */
+function againstHeadless(metric: string, unit: Unit, headless: number, withConsole: number, target?: string, met?: (change: number) => boolean): Row {
+	const change = ((withConsole / headless) - 1) * 100;
+	return {
+		...row(metric, unit, headless, withConsole),
+		comparison: {kind: 'percent', value: change, versus: '--no-ui'},
+		target: target ?? null,
+		met: met ? met(change) : null,
+	};
+}
+
 /**
  * The p99 that switchboard adds under a busy 8 ms every 100 ms, as a multiple of what it adds in
  * the baseline: idle, or the same load in another process (on a small machine, a busy core slows
@@ -220,6 +341,10 @@ function formatValue(value: number, unit: Unit): string {
 		case '%': {
 			return `${value.toFixed(2)}%`;
 		}
+
+		case '/s': {
+			return `${value.toFixed(1)}/s`;
+		}
 	}
 }
 
@@ -231,6 +356,10 @@ function formatComparison(entry: Row): string {
 
 	if (comparison.kind === 'ratio') {
 		return `${comparison.value.toFixed(2)}× ${comparison.versus}`;
+	}
+
+	if (comparison.kind === 'percent') {
+		return `${comparison.value >= 0 ? '+' : '−'}${Math.abs(comparison.value).toFixed(1)}%`;
 	}
 
 	return `${comparison.value >= 0 ? '+' : '−'}${formatValue(Math.abs(comparison.value), entry.unit)}`;

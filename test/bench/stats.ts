@@ -2,6 +2,8 @@ export interface Summary {
 	count: number;
 	mean: number;
 	median: number;
+	p90: number;
+	p95: number;
 	p99: number;
 }
 
@@ -20,6 +22,8 @@ export function summarize(samples: readonly number[]): Summary {
 		count: sorted.length,
 		mean: sum / sorted.length,
 		median: percentile(sorted, 0.5),
+		p90: percentile(sorted, 0.9),
+		p95: percentile(sorted, 0.95),
 		p99: percentile(sorted, 0.99),
 	};
 }
