@@ -71,7 +71,7 @@ ${simModel('gamma', 'group = "gpu0"')}
 
 		// s on the first row starts alpha.
 		session.keys('s');
-		await session.line(/^alpha .*● ready/);
+		await session.line(/^alpha .* ready /);
 		assert.equal((await modelState(url, 'alpha')).state, 'ready');
 
 		// t: the idle timeout dialog refuses nonsense, then takes 2m.
@@ -97,7 +97,7 @@ ${simModel('gamma', 'group = "gpu0"')}
 
 		// A start through the admin API shows up too.
 		assert.equal((await fetch(`${url}/models/beta/start`, {method: 'POST'})).status, 200);
-		await session.line(/^beta .*● ready/);
+		await session.line(/^beta .* ready /);
 
 		// s on gamma switches group gpu0 from beta to gamma.
 		session.keys('j');
@@ -105,7 +105,7 @@ ${simModel('gamma', 'group = "gpu0"')}
 		session.keys('j');
 		await new Promise(resolve => setTimeout(resolve, 300));
 		session.keys('s');
-		await session.line(/^gamma .*● ready/);
+		await session.line(/^gamma .* ready /);
 		await session.line(/^beta .*stopped/);
 		assert.equal((await modelState(url, 'beta')).state, 'stopped');
 		assert.equal((await modelState(url, 'gamma')).state, 'ready');

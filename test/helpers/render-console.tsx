@@ -36,7 +36,7 @@ export interface RenderOptions {
 	quit?: () => Promise<void>;
 }
 
-/** The frame's redraw interval (ConsoleStore's default frameMs). */
+/** The frame interval the tests run the store with (and advance the clock by). */
 const frameMs = 100;
 
 /**

@@ -54,13 +54,13 @@ describe('header', () => {
 describe('backends table', () => {
 	it('shows a stopped model with no figures', async () => {
 		const screen = await open();
-		assert.match(screen.row('qwen3-8b')!, /^qwen3-8b +○ stopped +– +–$/);
+		assert.match(screen.row('qwen3-8b')!, /^qwen3-8b +stopped +- +-$/);
 	});
 
 	it('spins while a model loads and counts the time it has been loading', async () => {
 		const screen = await open();
 		const row = screen.row('llama-70b')!;
-		assert.match(row, new RegExp(`^llama-70b +0 [${spinner}] loading 42s +4101 +– +– +– +– +– +– +– +– +– +–$`));
+		assert.match(row, new RegExp(`^llama-70b +0 [${spinner}] loading 42s +4101 +- +- +- +- +- +- +- +- +- +-$`));
 		await screen.wait(250);
 		const next = screen.row('llama-70b')!;
 		assert.notEqual(next.replace(/^\S+ +0 /, '')[0], row.replace(/^\S+ +0 /, '')[0], 'the spinner moves');
@@ -81,7 +81,7 @@ describe('backends table', () => {
 		const screen = await open();
 		const header = screen.lines()[1]!;
 		assert.match(header, /^MODEL +# STATE +PID\/JOB RUN WAIT {2}KV% REQ\/S {4}P50 {4}P95 {3}TTFT TOK\/S {2}ERR {3}IDLE$/);
-		assert.match(screen.row('mistral-7b')!, /^mistral-7b +0 ● ready +4102 {3}3 {4}2 {3}42 {3}4\.2 {2}850ms {3}2\.3s {2}120ms {3}812 {4}7 {2}5m00s$/);
+		assert.match(screen.row('mistral-7b')!, /^mistral-7b +0 ready +4102 {3}3 {4}2 {3}42 {3}4\.2 {2}850ms {3}2\.3s {2}120ms {3}812 {4}7 {2}5m00s$/);
 	});
 
 	it('counts the idle time down, in yellow in the last minute', async () => {
@@ -94,7 +94,7 @@ describe('backends table', () => {
 
 	it('shows a failed model, and says why in a toast when it fails', async () => {
 		const screen = await open();
-		assert.match(screen.row('gemma-9b')!, /^gemma-9b +✖ failed +– +–$/);
+		assert.match(screen.row('gemma-9b')!, /^gemma-9b +failed +- +-$/);
 		screen.link.emit({type: 'model.state', model: 'gemma-9b', state: 'failed', previous: 'loading', reason: 'exited with code 1: CUDA out of memory', at: screen.clock.now()});
 		await screen.wait(100);
 		assert.equal(screen.statusLine(), 'gemma-9b failed: exited with code 1: CUDA out of memory');
@@ -102,7 +102,7 @@ describe('backends table', () => {
 
 	it('shows a static backend: always ready, never idle-stopped', async () => {
 		const screen = await open({columns: 130});
-		assert.match(screen.row('embedder')!, /^embedder +0 static ● ready +– +9000 +1 +– +– +1\.5 +– +– +– +– +0 +never$/);
+		assert.match(screen.row('embedder')!, /^embedder +0 static ready +- +9000 +1 +- +- +1\.5 +- +- +- +- +0 +never$/);
 	});
 
 	it('says when no model is configured', async () => {

@@ -1,7 +1,7 @@
 import stringWidth from 'string-width';
 
-/** `text` cut or padded to exactly `width` columns (a cut ends with `…`). */
-export function fit(text: string, width: number, align: 'left' | 'right' = 'left'): string {
+/** `text` cut or padded to exactly `width` columns (a cut ends with `…`, unless `marked` is false). */
+export function fit(text: string, width: number, align: 'left' | 'right' = 'left', marked = true): string {
 	if (width <= 0) {
 		return '';
 	}
@@ -11,8 +11,8 @@ export function fit(text: string, width: number, align: 'left' | 'right' = 'left
 	let shown = text;
 	let size = ascii ? text.length : stringWidth(text);
 	if (size > width) {
-		shown = ascii ? text.slice(0, width - 1) : cutToWidth(text, width - 1);
-		shown += '…';
+		const room = marked ? width - 1 : width;
+		shown = (ascii ? text.slice(0, room) : cutToWidth(text, room)) + (marked ? '…' : '');
 		size = ascii ? shown.length : stringWidth(shown);
 	}
 

@@ -50,12 +50,17 @@ export interface ConsoleStoreOptions {
 	clock: Clock;
 	/** How often /status and /load-stats are read (ms). */
 	pollMs?: number;
-	/** The least time between two redraws (ms): at most ~10 a second. */
+	/** The least time between two redraws (ms); 200 by default. */
 	frameMs?: number;
 	/** When this machine's GPUs are the switchboard's (nvidia-smi on PATH, the switchboard local). */
 	watchGpus?: WatchGpus | undefined;
 }
 
+/**
+ * Frames at most this often: Ink draws at most ten a second (maxFps), and a frame every 100 ms
+ * meant every other React render was never drawn, only paid for (npm run bench, console-frame).
+ */
+const defaultFrameMs = 200;
 /** One sample every this many ms, kept for this many: the sparklines' last five minutes. */
 const sampleMs = 2000;
 const samplesKept = 150;
@@ -102,7 +107,7 @@ export class ConsoleStore {
 		this.#link = link;
 		this.#clock = options.clock;
 		this.#pollMs = options.pollMs ?? 1000;
-		this.#frameMs = options.frameMs ?? 100;
+		this.#frameMs = options.frameMs ?? defaultFrameMs;
 		this.#watchGpus = options.watchGpus;
 	}
 
