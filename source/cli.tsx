@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import {writeSync} from 'node:fs';
 import meow from 'meow';
 import {runAttach} from './attach.js';
 import {defaultLoopbackSshPort, defaultPort, defaultSrunCommand} from './config/defaults.js';
@@ -111,6 +112,19 @@ async function main(): Promise<void> {
 				return;
 			}
 
+			// Leaving runs the console's exit handler, which gives the terminal back; the switchboard runs on.
+			for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+				process.on(signal, () => process.exit(signal === 'SIGINT' ? 130 : 0));
+			}
+
+			process.on('uncaughtException', error => {
+				process.once('exit', () => {
+					try {
+						writeSync(2, `switchboard attach crashed: ${error.stack ?? error.message}\n`);
+					} catch {}
+				});
+				process.exit(1);
+			});
 			const {runConsole} = await loadConsole();
 			await runConsole(link, {
 				quit: async () => undefined,

@@ -51,8 +51,11 @@ export async function runConsoleMode(config: Config, origin: ConfigOrigin | unde
 	process.on('uncaughtException', error => {
 		run.logger.fatal({err: error}, 'switchboard crashed');
 		consoleEnd.abort();
-		// On the shell's screen, given back; the reaper stops the backends.
-		writeSync(2, `switchboard crashed: ${error.stack ?? error.message}\nIts log: ${logFile}\n`);
+		// On the shell's screen, given back (unless the terminal is gone); the reaper stops the backends.
+		try {
+			writeSync(2, `switchboard crashed: ${error.stack ?? error.message}\nIts log: ${logFile}\n`);
+		} catch {}
+
 		process.exit(1);
 	});
 

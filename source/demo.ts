@@ -42,13 +42,15 @@ function startDemo({switchboard, logger}: Run, config: Config): Demo {
 
 /**
  * `npm start`: the demo fleet and its synthetic load, in the console on a terminal (headless with
- * --no-ui). Its logs and operator choices live in a directory of this run's own, removed at exit,
- * unless --log-dir or --state-dir say where: the user's real state is not touched.
+ * --no-ui). Its logs and operator choices live in a temporary directory of this run's own (the
+ * choices removed at exit, the logs kept), unless --log-dir or --state-dir say where: the user's
+ * real state is not touched.
  */
 export async function runDemo(flags: RunFlags): Promise<void> {
 	const scratchDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-demo-'));
 	process.on('exit', () => {
-		rmSync(scratchDir, {recursive: true, force: true});
+		// The operator's choices of a demo are gone with it; its logs stay, for a look afterwards.
+		rmSync(path.join(scratchDir, 'state'), {recursive: true, force: true});
 	});
 	const config = demoConfig(flags, scratchDir);
 	if (consoleWanted(flags.ui)) {

@@ -1,4 +1,4 @@
-import {useApp, useInput} from 'ink';
+import {useApp, useInput, type Key} from 'ink';
 import {useMemo} from 'react';
 import {readDuration} from '../config/values.js';
 import type {Clock} from '../util/clock.js';
@@ -130,6 +130,7 @@ export function App({store, clock, attachedTo, quit}: AppProps) {
 
 		const text = current.text.trim();
 		let value: string | null = null;
+		let never = false;
 		if (text !== '') {
 			const reading = readDuration(text, {zeroMeans: 'never'});
 			if ('expected' in reading) {
@@ -139,17 +140,18 @@ export function App({store, clock, attachedTo, quit}: AppProps) {
 			}
 
 			value = text;
+			never = reading.value === 0;
 		}
 
 		update({dialog: undefined});
 		const model = current.model!;
 		void store.command('PUT', `/models/${encodeURIComponent(model)}/idle-timeout`, {idle_timeout: value}, {
 			doing: `Setting ${model}'s idle timeout…`,
-			done: value === null ? `${model}'s idle timeout is back to the configured one.` : `${model} now stops after ${value === '0' ? 'no idle time: never' : value} without requests.`,
+			done: value === null ? `${model}'s idle timeout is back to the configured one.` : never ? `${model} now never stops for want of requests.` : `${model} now stops after ${value} without requests.`,
 		});
 	};
 
-	useInput((input, key) => {
+	const handleKey = (input: string, key: Key) => {
 		const current = latest();
 		if (key.ctrl && input === 'c') {
 			if (current.quitting) {
@@ -269,11 +271,25 @@ export function App({store, clock, attachedTo, quit}: AppProps) {
 			update({help: true});
 		} else if (input === 'q') {
 			askToQuit();
-		} else if (input === 's' || input === 'x' || input === 'r' || input === 't') {
+		} else if ((input === 's' || input === 'x' || input === 'r' || input === 't') && !inLogs) {
+			// Not while the keys scroll the logs: the selection is not shown then.
 			const row = shownRows[at];
 			if (row) {
 				act(row, input);
 			}
+		}
+	};
+
+	useInput((input, key) => {
+		// Keys typed fast, held, or sent over a slow link arrive as one chunk ("jjj"): each is a key.
+		const chunk = input.length > 1 && !key.ctrl && !key.meta && latest().dialog?.kind !== 'input' && !input.includes('\u001B');
+		if (!chunk) {
+			handleKey(input, key);
+			return;
+		}
+
+		for (const character of input) {
+			handleKey(character === '\r' ? '' : character, {...key, return: character === '\r', tab: character === '\t'});
 		}
 	});
 

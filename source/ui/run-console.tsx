@@ -47,6 +47,13 @@ export async function runConsole(link: ConsoleLink, options: ConsoleOptions): Pr
 		}
 	};
 
+	// A closed terminal (ssh dropped, tmux pane killed) fails Ink's writes with EIO: the terminal is
+	// gone, not switchboard, which stops on the SIGHUP that comes with it.
+	process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+		if (error.code !== 'EIO' && error.code !== 'EPIPE') {
+			throw error;
+		}
+	});
 	process.stdout.write(enterScreen);
 	store.start();
 	const instance = render(
@@ -55,14 +62,15 @@ export async function runConsole(link: ConsoleLink, options: ConsoleOptions): Pr
 		</ColorContext.Provider>,
 		{exitOnCtrlC: false, patchConsole: true, maxFps: 10},
 	);
-	// Ink draws a last frame as it unmounts, from an exit handler that runs after this one: an exit
-	// nobody announced leaves that frame on the shell's screen. Signals and crashes come through
-	// `signal`, which unmounts first.
-	process.once('exit', restore);
-	options.signal?.addEventListener('abort', () => {
+	// Ink draws a last frame as it unmounts, from an exit handler that would run after this one: it
+	// is unmounted here first, so that frame goes to the alternate screen, which this then leaves.
+	const end = () => {
 		instance.unmount();
 		restore();
-	}, {once: true});
+	};
+
+	process.once('exit', end);
+	options.signal?.addEventListener('abort', end, {once: true});
 	try {
 		await instance.waitUntilExit();
 	} finally {

@@ -150,7 +150,7 @@ describe('t: idle timeout', () => {
 		assert.match(screen.statusLine(), /999h█ +must be at most 24 days; 0 means never$/);
 		await screen.press('\u007F\u007F\u007F\u007F0\r');
 		assert.deepEqual(screen.commands(), ['PUT /models/qwen3-8b/idle-timeout {"idle_timeout":"0"}']);
-		assert.equal(screen.statusLine(), 'qwen3-8b now stops after no idle time: never without requests.');
+		assert.equal(screen.statusLine(), 'qwen3-8b now never stops for want of requests.');
 	});
 });
 

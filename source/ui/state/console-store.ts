@@ -181,6 +181,10 @@ export class ConsoleStore {
 
 	/** Shows `text` on the status line; it fades after a few seconds unless `fades` is false. */
 	toast(text: string, tone: ToastTone = 'info', fades = true): void {
+		if (this.#closed) {
+			return;
+		}
+
 		if (this.#toastTimer) {
 			this.#clock.clearTimeout(this.#toastTimer);
 			this.#toastTimer = undefined;
@@ -231,6 +235,10 @@ export class ConsoleStore {
 
 	/** A fresh read shortly: events say that something changed, /status says what it is now. */
 	#soon(): void {
+		if (this.#closed) {
+			return;
+		}
+
 		if (this.#reading) {
 			this.#readAgain = true;
 			return;
