@@ -12,7 +12,8 @@ import {fileURLToPath} from 'node:url';
 import {Reaper} from '../../dist/launchers/reaper.js';
 import type {HostReady} from './host.js';
 import type {MetricsServersReady, ScrapeCounts} from './metrics-servers.js';
-import {TmuxSession, type TerminalSize} from './tmux.js';
+import {isAlive} from '../helpers/switchboard-process.js';
+import {TmuxSession, type TerminalSize} from '../helpers/tmux.js';
 
 const cliPath = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const hostPath = fileURLToPath(new URL('host.ts', import.meta.url));
@@ -92,26 +93,28 @@ export class Processes {
 	 */
 	async switchboardOnTerminal(name: string, simFlags: readonly string[], size: TerminalSize): Promise<ConsoleService> {
 		const logDir = this.#backendLogDir(name);
-		const session = await TmuxSession.start(`switchboard-bench-${process.pid}-${name}`, size, [
+		const session = new TmuxSession([
 			process.execPath, ...this.switchboardNodeFlags,
 			cliPath, '--port', '0', '--idle-timeout', '0', '--max-queue', '2000', '--log-dir', logDir,
 			'--', process.execPath, cliPath, 'sim', ...simFlags,
-		]);
+		], {...size, keepPane: false});
 		this.#sessions.add(session);
 		this.#reaper.watch(session.pid);
 		const stop = async () => this.#stopSession(session);
 		// The header names the address once the proxy listens.
 		const deadline = Date.now() + startTimeoutMs;
 		for (;;) {
-			const screen = await session.screen();
+			const screen = session.screen().join('\n');
 			const match = /^switchboard \S+ +(http:\/\/127\.0\.0\.1:\d+)/m.exec(screen);
 			if (match) {
-				return {name, url: match[1]!, pid: session.pid, stop, screen: async () => session.screen(), record: async file => session.record(file)};
+				return {name, url: match[1]!, pid: session.pid, stop, screen: async () => session.screen().join('\n'), record: async file => {
+					session.record(file);
+				}};
 			}
 
-			if (!alive(session.pid) || Date.now() > deadline) {
+			if (!isAlive(session.pid) || Date.now() > deadline) {
 				await stop();
-				throw new Error(`${name}'s console ${alive(session.pid) ? `showed no address within ${startTimeoutMs / 1000} s` : 'exited before it showed an address'}; `
+				throw new Error(`${name}'s console ${isAlive(session.pid) ? `showed no address within ${startTimeoutMs / 1000} s` : 'exited before it showed an address'}; `
 					+ `its screen:\n${screen}\nits log: ${path.join(logDir, 'switchboard.log')}`);
 			}
 
@@ -179,16 +182,16 @@ export class Processes {
 		}
 
 		const {pid} = session;
-		if (alive(pid)) {
+		if (isAlive(pid)) {
 			process.kill(pid, 'SIGTERM');
 		}
 
 		const deadline = Date.now() + stopGraceMs;
-		while (alive(pid) && Date.now() < deadline) {
+		while (isAlive(pid) && Date.now() < deadline) {
 			await sleep(50);
 		}
 
-		if (alive(pid)) {
+		if (isAlive(pid)) {
 			try {
 				process.kill(-pid, 'SIGKILL');
 			} catch {
@@ -196,7 +199,7 @@ export class Processes {
 			}
 		}
 
-		await session.kill();
+		session.kill();
 		this.#reaper.forget(pid);
 	}
 
@@ -294,16 +297,6 @@ class Child {
 
 	#logTail(): string {
 		return this.log().split('\n').slice(-15).join('\n');
-	}
-}
-
-/** Whether `pid` still runs (not ours to wait for: the pane's process is tmux's child). */
-function alive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch {
-		return false;
 	}
 }
 

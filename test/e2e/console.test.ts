@@ -60,7 +60,7 @@ ${simModel('alpha')}
 ${simModel('beta', 'group = "gpu0"')}
 ${simModel('gamma', 'group = "gpu0"')}
 `);
-		const session = new TmuxSession([process.execPath, cliPath, '--config', config], {width: 140, height: 36});
+		const session = new TmuxSession([process.execPath, cliPath, '--config', config], {columns: 140, rows: 36});
 		sessions.push(session);
 
 		const header = await session.line(/^switchboard \S+ +http:\/\/127\.0\.0\.1:\d+/);

@@ -11,6 +11,7 @@ import {gpuStripLines, shortName} from '../../source/ui/format/gpu-strip.js';
 import {findNvidiaSmi, GpuWatch, nvidiaSmiArguments, nvidiaSmiRunner, parseGpuQuery, type GpuPoll, type GpuReading} from '../../source/ui/gpu/nvidia-smi.js';
 import {ColorContext, type Cell} from '../../source/ui/theme.js';
 import {FakeClock, settle} from '../helpers/fake-clock.js';
+import {isAlive, until} from '../helpers/switchboard-process.js';
 
 // Ink's chalk decides on colour when loaded, and a test's stdout is no terminal.
 process.env['FORCE_COLOR'] = '1';
@@ -185,14 +186,6 @@ function watchFake(file: string, timeoutMs: number) {
 	return {polls, watch, nextPoll};
 }
 
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!condition()) {
-		assert.ok(Date.now() < deadline, 'timed out waiting');
-		await new Promise(resolve => setTimeout(resolve, 10));
-	}
-}
-
 test('the watch reads the real process, and sees the readings change', async t => {
 	const file = path.join(root, 'change');
 	writeFileSync(file, '0, NVIDIA A100-SXM4-80GB, 10, 1024, 81920\n');
@@ -236,20 +229,11 @@ test('a hung nvidia-smi is killed at its deadline and reported; polling goes on'
 	assert.deepEqual(await nextPoll(), {error: 'no answer within 0.4 s (killed)'});
 	assert.ok(Date.now() - started >= 400);
 	const pid = Number(readFileSync(`${file}.pid`, 'utf8'));
-	await until(() => !alive(pid), 2000);
+	await until(() => !isAlive(pid), 2000);
 	writeFileSync(file, '0, NVIDIA A100-SXM4-80GB, 10, 1024, 81920\n');
 	await until(() => 'readings' in polls.at(-1)!, 5000);
 	assert.deepEqual(polls.at(-1), {readings: [a100(0, 10, 1024)]});
 });
-
-function alive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch {
-		return false;
-	}
-}
 
 test('the strip renders one Text line per line, with colour or without', () => {
 	const poll: GpuPoll = {readings: [a100(0, 95, 80_000), a100(1, 0, 0)]};
