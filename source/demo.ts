@@ -9,15 +9,12 @@ import {consoleWanted, runConsoleMode} from './console.js';
 import {runHeadless} from './headless.js';
 import type {Run} from './run.js';
 
-export interface Demo {
-	/** Ends the synthetic load (its requests in flight are aborted); the models run on. */
-	stopLoad(): void;
-	/** What the demo is and what to try, for a newcomer. */
-	intro: string;
-}
-
-/** Starts the demo's first model and its synthetic load on a switchboard running the demo fleet. */
-function startDemo({switchboard, logger}: Run, config: Config): Demo {
+/**
+ * Starts the demo's first model and its synthetic load (ended when the run stops) on a switchboard
+ * running the demo fleet; returns what the demo is and what to try, for a newcomer.
+ */
+function startDemo(run: Run, config: Config): string {
+	const {switchboard, logger} = run;
 	switchboard.fleet.start(readyAtOnce).catch((error: unknown) => {
 		logger.warn({err: error, model: readyAtOnce}, 'the demo could not start its first model');
 	});
@@ -30,14 +27,10 @@ function startDemo({switchboard, logger}: Run, config: Config): Demo {
 		models: demoModels,
 		apiKey: config.server.apiKeys[0] ?? config.server.adminKeys[0],
 	}) : undefined;
+	run.onStop(() => load?.stop());
 	const {url} = switchboard;
 	logger.info({url, models: demoModels.map(model => model.name), logDir: config.server.logDir, stateDir: config.server.stateDir}, `switchboard demo listening on ${url}`);
-	return {
-		stopLoad() {
-			load?.stop();
-		},
-		intro: introText(url, onLoopback),
-	};
+	return introText(url, onLoopback);
 }
 
 /**
@@ -54,18 +47,11 @@ export async function runDemo(flags: RunFlags): Promise<void> {
 	});
 	const config = demoConfig(flags, scratchDir);
 	if (consoleWanted(flags.ui)) {
-		await runConsoleMode(config, undefined, run => startDemo(run, config).stopLoad);
+		await runConsoleMode(config, undefined, run => startDemo(run, config));
 		return;
 	}
 
-	const run = await runHeadless(config);
-	const {intro, stopLoad} = startDemo(run, config);
-	for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-		// Before the shutdown begins, so that no new request races it.
-		process.prependListener(signal, stopLoad);
-	}
-
-	process.stdout.write(intro);
+	process.stdout.write(startDemo(await runHeadless(config), config));
 }
 
 function introText(url: string, loaded: boolean): string {

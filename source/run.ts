@@ -17,8 +17,58 @@ export interface Run {
 	logger: Logger;
 	/** Where the log goes, when not to stdout. */
 	logFile: string | undefined;
-	/** Stops serving and every backend, then lets the reaper go; switchboard may exit afterwards. */
+	/** Runs `hook` first when the run stops (the demo ends its load, so that no new request races the shutdown). */
+	onStop(hook: () => void): void;
+	/** Stops serving and every backend, then lets the reaper go; once, however often it is called. */
 	stop(reason: string): Promise<void>;
+}
+
+/** How a run leaves on a signal or a crash, besides stopping. */
+export interface Leaving {
+	/** Runs first, at once (the console gives the terminal back). */
+	first?: () => void;
+	/** The exit code once everything stopped after `signal` (default 0). */
+	exitCode?: (signal: NodeJS.Signals) => number;
+	/** Says what crashed where the user sees it, once `first` has run. */
+	crashed?: (error: Error) => void;
+}
+
+/**
+ * Stops the run on SIGINT, SIGTERM or SIGHUP, then exits. A second signal exits at once, and so
+ * does a crash: the reaper ends what is left.
+ */
+export function stopOnSignals(run: Run, {first, exitCode = () => 0, crashed}: Leaving = {}): void {
+	const {logger} = run;
+	let stopping = false;
+	const shutdown = (signal: NodeJS.Signals) => {
+		if (stopping) {
+			logger.warn({signal}, 'second signal: exiting now; the reaper ends what is left');
+			process.exit(130);
+		}
+
+		stopping = true;
+		first?.();
+		logger.info({signal}, 'shutting down: stopping every backend');
+		void run.stop(`switchboard received ${signal}`).then(() => {
+			logger.info('stopped');
+			process.exit(exitCode(signal));
+		}, (error: unknown) => {
+			logger.error({err: error}, 'shutdown failed; the reaper ends what is left');
+			process.exit(1);
+		});
+	};
+
+	for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+		process.on(signal, shutdown);
+	}
+
+	process.on('uncaughtException', error => {
+		// The reaper sees our end and stops the backends.
+		logger.fatal({err: error}, 'switchboard crashed');
+		first?.();
+		crashed?.(error);
+		process.exit(1);
+	});
 }
 
 export interface RunOptions {
@@ -59,14 +109,26 @@ export async function startRun(config: Config, origin: ConfigOrigin | undefined,
 	}
 
 	const watch = origin && watchConfig(origin, config, switchboard, logger);
+	const hooks: Array<() => void> = [];
+	let stopped: Promise<void> | undefined;
 	return {
 		switchboard,
 		logger,
 		logFile,
+		onStop(hook) {
+			hooks.push(hook);
+		},
 		async stop(reason) {
-			watch?.stop();
-			await switchboard.close(reason);
-			reaper.dismiss();
+			stopped ??= (async () => {
+				for (const hook of hooks) {
+					hook();
+				}
+
+				watch?.stop();
+				await switchboard.close(reason);
+				reaper.dismiss();
+			})();
+			return stopped;
 		},
 	};
 }
