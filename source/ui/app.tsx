@@ -18,7 +18,7 @@ import {useTerminalSize} from './hooks/use-terminal-size.js';
 import {useView} from './hooks/use-view.js';
 import type {ConsoleStore} from './state/console-store.js';
 import type {LogEntry} from './state/log-entries.js';
-import type {BackendRow} from './state/rows.js';
+import {isIdle, isMoving, type BackendRow} from './state/rows.js';
 
 export interface AppProps {
 	store: ConsoleStore;
@@ -29,8 +29,6 @@ export interface AppProps {
 	quit: () => Promise<void>;
 }
 
-const movingStates = new Set(['loading', 'queued', 'restarting', 'stopping', 'draining']);
-const idleStates = new Set(['stopped', 'failed', 'waiting']);
 /** Lines the log pane gets at most when the terminal is tall enough. */
 const paneLines = 15;
 
@@ -38,7 +36,7 @@ const paneLines = 15;
 export function App({store, clock, attachedTo, quit}: AppProps) {
 	const state = useConsole(store);
 	const {columns: width, rows: height} = useTerminalSize();
-	const spinning = state.rows.some(row => movingStates.has(row.state));
+	const spinning = state.rows.some(row => isMoving(row));
 	const now = useNow(clock, spinning ? 250 : 1000);
 	const {exit} = useApp();
 
@@ -104,7 +102,7 @@ export function App({store, clock, attachedTo, quit}: AppProps) {
 					void store.command('POST', `${path}/restart`, undefined, {doing: `Restarting ${row.model}…`, done: `${row.model} restarted and ready.`});
 				};
 
-				if (idleStates.has(row.state)) {
+				if (isIdle(row)) {
 					restart();
 				} else {
 					update({dialog: {kind: 'confirm', question: `Restart ${row.model}? Requests in flight are cut.`, yes: restart}});
@@ -352,6 +350,6 @@ function rule(title: string, width: number): string {
 
 /** The models quitting would stop, and how many SLURM jobs they hold. */
 function runningModels(rows: readonly BackendRow[]): {models: string[]; jobs: number} {
-	const up = rows.filter(row => row.launcher !== 'static' && !idleStates.has(row.state));
+	const up = rows.filter(row => row.launcher !== 'static' && !isIdle(row));
 	return {models: [...new Set(up.map(row => row.model))], jobs: up.filter(row => row.job).length};
 }

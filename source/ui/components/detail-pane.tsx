@@ -1,9 +1,8 @@
 import type {History} from '../state/console-store.js';
 import type {LogEntry} from '../state/log-entries.js';
 import type {BackendRow} from '../state/rows.js';
-import {compact, fit, millis, sparkline, span} from '../format/text.js';
+import {compact, fit, fitCells, millis, sparkline, span} from '../format/text.js';
 import type {Cell} from '../theme.js';
-import {fitCells} from './header.js';
 import {Line} from './line.js';
 import {LogPane} from './log-pane.js';
 

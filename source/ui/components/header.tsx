@@ -1,5 +1,5 @@
 import type {ConsoleState} from '../state/console-store.js';
-import {compact, fit, span} from '../format/text.js';
+import {compact, fitCells, span} from '../format/text.js';
 import type {Cell} from '../theme.js';
 import {Line} from './line.js';
 
@@ -29,21 +29,4 @@ export function Header({state, now, width, attachedTo}: HeaderProps) {
 		{text: about ? `  auth ${about.auth ? 'on' : 'off'}` : '', dim: true},
 	];
 	return <Line cells={fitCells(cells, width)}/>;
-}
-
-/** Drops what does not fit in `width` columns (the line is cut, never wrapped). */
-export function fitCells(cells: readonly Cell[], width: number): Cell[] {
-	const fitted: Cell[] = [];
-	let left = width;
-	for (const cell of cells) {
-		if (left <= 0) {
-			break;
-		}
-
-		const text = cell.text.length > left ? fit(cell.text, left) : cell.text;
-		fitted.push({...cell, text});
-		left -= text.length;
-	}
-
-	return fitted;
 }

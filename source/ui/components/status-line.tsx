@@ -1,6 +1,6 @@
 import type {Toast} from '../state/console-store.js';
+import {fitCells} from '../format/text.js';
 import type {Cell, Color} from '../theme.js';
-import {fitCells} from './header.js';
 import {Line} from './line.js';
 
 /** A question on the status line: y/n, or a line of text. */

@@ -1,4 +1,4 @@
-import type {BackendRow} from '../state/rows.js';
+import {isMoving, type BackendRow} from '../state/rows.js';
 import type {Cell, Color} from '../theme.js';
 import {compact, fit, millis, span} from './text.js';
 
@@ -48,7 +48,7 @@ const columns: Column[] = [
 	{title: 'LAUNCH', width: 6, align: 'left', drop: 9, cell: row => ({text: row.launcher, dim: true})},
 	{
 		title: 'STATE', width: 15, align: 'left', drop: 0, cell(row, {now, frame}) {
-			const moving = row.state === 'loading' || row.state === 'queued' || row.state === 'restarting' || row.state === 'stopping' || row.state === 'draining';
+			const moving = isMoving(row);
 			const elapsed = moving && row.since !== undefined ? ` ${span(now - row.since)}` : '';
 			// Only a moving state gets a glyph: a line of ASCII alone costs Ink a third less to draw.
 			const mark = moving ? `${spinner[frame % spinner.length]!} ` : '';

@@ -1,4 +1,5 @@
 import stringWidth from 'string-width';
+import type {Cell} from '../theme.js';
 
 /** `text` cut or padded to exactly `width` columns (a cut ends with `…`, unless `marked` is false). */
 export function fit(text: string, width: number, align: 'left' | 'right' = 'left', marked = true): string {
@@ -112,4 +113,21 @@ export function sparkline(values: readonly number[], width: number, max?: number
 	const top = max ?? Math.max(0, ...shown);
 	const line = shown.map(value => top <= 0 ? bars[0]! : bars[Math.min(bars.length - 1, Math.round((value / top) * (bars.length - 1)))]!).join('');
 	return line.padStart(width, ' ');
+}
+
+/** Drops what does not fit in `width` columns (the line is cut, never wrapped). */
+export function fitCells(cells: readonly Cell[], width: number): Cell[] {
+	const fitted: Cell[] = [];
+	let left = width;
+	for (const cell of cells) {
+		if (left <= 0) {
+			break;
+		}
+
+		const text = cell.text.length > left ? fit(cell.text, left) : cell.text;
+		fitted.push({...cell, text});
+		left -= text.length;
+	}
+
+	return fitted;
 }

@@ -25,3 +25,13 @@ export interface ConsoleLink {
 	subscribe(listener: (event: FleetEvent) => void, trouble?: (message: string | undefined) => void): () => void;
 	close(): void;
 }
+
+/** The message of OpenAI's error envelope `{"error": {"message"}}`, if `body` is one. */
+export function envelopeMessage(body: string): string | undefined {
+	try {
+		const {error} = JSON.parse(body) as {error?: {message?: unknown}};
+		return typeof error?.message === 'string' ? error.message : undefined;
+	} catch {
+		return undefined;
+	}
+}

@@ -1,7 +1,7 @@
 import {Pool} from 'undici';
 import type {FleetEvent} from '../../fleet/events.js';
 import {systemClock, type Clock, type Timer} from '../../util/clock.js';
-import type {ConsoleLink} from './link.js';
+import {envelopeMessage, type ConsoleLink} from './link.js';
 import {SseParser, type SseMessage} from './sse.js';
 
 export interface RemoteLinkOptions {
@@ -172,14 +172,5 @@ function reason(cause: unknown): string {
 
 /** The message of OpenAI's error envelope, or the body itself when it is not one. */
 export function errorMessage(body: string): string {
-	try {
-		const {error} = JSON.parse(body) as {error?: {message?: unknown}};
-		if (typeof error?.message === 'string') {
-			return error.message;
-		}
-	} catch {
-		// Not JSON: the text itself says what there is to say.
-	}
-
-	return body.trim() || '(no message)';
+	return envelopeMessage(body) ?? (body.trim() || '(no message)');
 }

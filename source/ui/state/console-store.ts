@@ -3,7 +3,7 @@ import type {StatusReply} from '../../admin/status.js';
 import type {FleetEvent} from '../../fleet/events.js';
 import type {Clock, Timer} from '../../util/clock.js';
 import type {GpuPoll} from '../gpu/nvidia-smi.js';
-import type {ConsoleLink, LinkMethod, LinkReply} from '../link/link.js';
+import {envelopeMessage, type ConsoleLink, type LinkMethod, type LinkReply} from '../link/link.js';
 import {backendEntry, LogBuffer, ownEntry, type LogEntry} from './log-entries.js';
 import {backendRows, type BackendRow} from './rows.js';
 
@@ -382,15 +382,6 @@ function sameEntries(previous: ReadonlyMap<string, string>, next: ReadonlyMap<st
 }
 
 /** The message of an admin error reply (OpenAI's envelope), or its status and text. */
-export function errorMessage(reply: LinkReply): string {
-	try {
-		const parsed = JSON.parse(reply.body) as {error?: {message?: unknown}};
-		if (typeof parsed.error?.message === 'string') {
-			return parsed.error.message;
-		}
-	} catch {
-		// Not JSON: the text itself says it.
-	}
-
-	return `HTTP ${reply.status}${reply.body.trim() === '' ? '' : `: ${reply.body.trim().slice(0, 200)}`}`;
+function errorMessage(reply: LinkReply): string {
+	return envelopeMessage(reply.body) ?? `HTTP ${reply.status}${reply.body.trim() === '' ? '' : `: ${reply.body.trim().slice(0, 200)}`}`;
 }

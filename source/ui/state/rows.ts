@@ -45,6 +45,19 @@ export interface BackendRow {
 	group: string | undefined;
 }
 
+const movingStates: ReadonlySet<string> = new Set(['loading', 'queued', 'restarting', 'stopping', 'draining']);
+const idleStates: ReadonlySet<string> = new Set(['stopped', 'failed', 'waiting']);
+
+/** On its way somewhere (a spinner and the time it has taken so far). */
+export function isMoving(row: BackendRow): boolean {
+	return movingStates.has(row.state);
+}
+
+/** Runs nothing: stopping it, or quitting, would stop nothing. */
+export function isIdle(row: BackendRow): boolean {
+	return idleStates.has(row.state);
+}
+
 const seconds = (value: number | null) => value === null ? undefined : value * 1000;
 const orUndefined = <T>(value: T | null): T | undefined => value ?? undefined;
 
