@@ -99,6 +99,10 @@ export class ConsoleStore {
 	#readAgain = false;
 	#toastTimer: Timer | undefined;
 	#unsubscribe: (() => void) | undefined;
+	/** Why the event stream is down, as the link says; undefined while it flows. */
+	#streamTrouble: string | undefined;
+	/** Why the last read failed; a read that works ends it. */
+	#readTrouble: string | undefined;
 	readonly #watchGpus: WatchGpus | undefined;
 	#gpuWatch: {stop(): void} | undefined;
 	#closed = false;
@@ -120,7 +124,8 @@ export class ConsoleStore {
 		this.#unsubscribe = this.#link.subscribe(event => {
 			this.#event(event);
 		}, trouble => {
-			this.#update({trouble});
+			this.#streamTrouble = trouble;
+			this.#update({trouble: this.#trouble});
 		});
 		void this.#link.request('GET', '/logs/tail?model=switchboard&lines=200').then(reply => {
 			if (reply.status === 200) {
@@ -263,7 +268,8 @@ export class ConsoleStore {
 		void Promise.all([this.#json<StatusReply>('/status'), this.#json<LoadStatsReply>('/load-stats')]).then(([status, loads]) => {
 			this.#apply(status, loads);
 		}, (error: unknown) => {
-			this.#update({trouble: (error as Error).message});
+			this.#readTrouble = (error as Error).message;
+			this.#update({trouble: this.#trouble});
 		}).finally(() => {
 			this.#reading = false;
 			if (this.#closed) {
@@ -287,7 +293,12 @@ export class ConsoleStore {
 		return JSON.parse(reply.body) as T;
 	}
 
+	get #trouble(): string | undefined {
+		return this.#streamTrouble ?? this.#readTrouble;
+	}
+
 	#apply(status: StatusReply, loads: LoadStatsReply): void {
+		this.#readTrouble = undefined;
 		const rows = backendRows(status, loads);
 		const now = this.#clock.now();
 		if (now - this.#lastSampleAt >= sampleMs) {
@@ -304,8 +315,7 @@ export class ConsoleStore {
 			errors: status.models.reduce((sum, model) => sum + model.errors, 0),
 			history: new Map(this.#history),
 			gpuHolders: sameEntries(this.#state.gpuHolders, holders(rows)),
-			// Only a link that has trouble reports it (through subscribe); a read that works ends a failed read's.
-			...(this.#state.trouble?.startsWith('GET /') ? {trouble: undefined} : {}),
+			trouble: this.#trouble,
 		});
 	}
 
