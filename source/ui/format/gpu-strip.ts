@@ -1,6 +1,6 @@
-import stringWidth from 'string-width';
 import type {GpuReading} from '../gpu/nvidia-smi.js';
 import type {Cell, Color} from '../theme.js';
+import {displayWidth} from './text.js';
 
 /** Busy enough to be why requests queue. */
 const busyPercent = 90;
@@ -76,7 +76,7 @@ function layOut(gpus: readonly Cell[][], perLine: number): {lines: Cell[][]; wid
 /** Each GPU's fields, separated by a space, each padded to its widest over all GPUs (but the holder, which is last). */
 function gpuCells(readings: readonly GpuReading[], holders: ReadonlyMap<string, string>, detail: Detail): Cell[][] {
 	const gpus = readings.map(reading => gpuFields(reading, holders.get(reading.index), detail));
-	const fieldWidths = gpus[0]!.map((_, field) => Math.max(...gpus.map(fields => columns(fields[field]!.text))));
+	const fieldWidths = gpus[0]!.map((_, field) => Math.max(...gpus.map(fields => displayWidth(fields[field]!.text))));
 	return gpus.map(fields => fields
 		.map((cell, field) => field === fields.length - 1 ? cell : {...cell, text: padEnd(cell.text, fieldWidths[field]!)})
 		.filter(cell => cell.text !== '')
@@ -126,22 +126,22 @@ function memoryText(usedMiB: number | undefined, totalMiB: number | undefined, s
 }
 
 function lineWidth(cells: readonly Cell[]): number {
-	return cells.reduce((sum, cell) => sum + columns(cell.text), 0);
+	return cells.reduce((sum, cell) => sum + displayWidth(cell.text), 0);
 }
 
 function padEnd(text: string, width: number): string {
-	return text + ' '.repeat(Math.max(0, width - columns(text)));
+	return text + ' '.repeat(Math.max(0, width - displayWidth(text)));
 }
 
 /** `text` in at most `width` columns, ending in … when cut. */
 function cutText(text: string, width: number): string {
-	if (columns(text) <= width) {
+	if (displayWidth(text) <= width) {
 		return text;
 	}
 
 	let cut = '';
 	for (const character of text) {
-		if (columns(`${cut}${character}…`) > width) {
+		if (displayWidth(`${cut}${character}…`) > width) {
 			break;
 		}
 
@@ -157,19 +157,11 @@ function cutCells(cells: readonly Cell[], width: number): Cell[] {
 	for (const cell of cells) {
 		const text = cutText(cell.text, left);
 		kept.push({...cell, text});
-		left -= columns(text);
+		left -= displayWidth(text);
 		if (text !== cell.text) {
 			break;
 		}
 	}
 
 	return kept;
-}
-
-/**
- * Display width. What this module draws (ASCII, the bar, …) is one column a character; string-width
- * takes ~20 µs on any other text, which made a strip cost milliseconds.
- */
-function columns(text: string): number {
-	return /^[\u0020-\u007E▕▏█▁…]*$/.test(text) ? text.length : stringWidth(text);
 }
