@@ -56,6 +56,9 @@ export function App({store, clock, attachedTo, quit}: AppProps) {
 	const selectedIndex = indexOf(rows, view.selectedKey);
 	const selected = selectedIndex === undefined ? undefined : rows[selectedIndex];
 	const scroll = linesBelow(logs, view.logAnchor, paneHeight);
+	const selectedModel = view.pane === 'detail' ? selected?.model : undefined;
+	// Only while the details show, and once per change of the log or the selection, not per frame.
+	const selectedLogs = useMemo(() => selectedModel === undefined ? [] : state.logs.filter(entry => entry.model === selectedModel), [state.logs, selectedModel]);
 	const table = backendTable(rows, width, {now, frame: Math.floor(now / 250)});
 
 	const leave = () => {
@@ -304,7 +307,7 @@ export function App({store, clock, attachedTo, quit}: AppProps) {
 					<BackendTable table={table} selected={selectedIndex} height={tableHeight} focused={focus === 'table'} filter={filter}/>
 					<Line cells={[{text: rule(` ${paneTitle} `, width), dim: focus !== 'pane', bold: focus === 'pane'}]}/>
 					{pane === 'detail'
-						? <DetailPane row={selected} history={selected && state.history.get(selected.key)} entries={state.logs.filter(entry => entry.model === selected?.model)} now={now} width={width} height={paneHeight}/>
+						? <DetailPane row={selected} history={selected && state.history.get(selected.key)} entries={selectedLogs} now={now} width={width} height={paneHeight}/>
 						: <LogPane entries={logs} width={width} height={paneHeight} scroll={scroll}/>}
 				</>
 			)}
